@@ -1,0 +1,3 @@
+import { projectTestConfig } from '../../scripts/vitest-preset.ts';
+
+export default projectTestConfig();

@@ -1,0 +1,5 @@
+export { createTestDatabase, postgresServerUrl, type TestDatabase } from './postgres.js';
+export { natsTestUrl, uniquePrefix } from './nats.js';
+export { startTestS3, type TestS3 } from './s3.js';
+export { expectEventually } from './eventually.js';
+export { freePort } from './ports.js';
