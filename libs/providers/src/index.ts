@@ -1,1 +1,2 @@
 export {};
+export * from './community/protocol/index.js';

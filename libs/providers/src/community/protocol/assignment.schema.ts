@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { countSchema, idSchema, instantSchema, schemaVersionSchema } from './common.schema.js';
+
+/** The training recipe as the node needs it to run (mirrors the job's recipe). */
+export const attemptRecipeSchema = z.strictObject({
+  baseModelId: z.string().min(1).max(200),
+  method: z.enum(['lora', 'qlora', 'full']),
+  precision: z.enum(['bf16', 'fp16', 'fp32']),
+  quantization: z.enum(['int8', 'int4', 'nf4']).nullable(),
+  /** Text models: tokens per sample. Null for image models. */
+  sequenceLength: z.number().int().positive().nullable(),
+  /** Image models: width × height in pixels. Null for text models. */
+  imageResolution: z.strictObject({ width: z.number().int().positive(), height: z.number().int().positive() }).nullable(),
+  batchSize: z.number().int().positive(),
+  gradientAccumulation: z.number().int().positive(),
+  /** Exactly one of steps / epochs is set. */
+  steps: z.number().int().positive().nullable(),
+  epochs: z.number().positive().nullable(),
+  validation: z
+    .strictObject({
+      prompts: z.array(z.string().max(4000)).max(100),
+      intervalSteps: z.number().int().positive(),
+    })
+    .nullable(),
+  hyperparameters: z.record(z.string().max(100), z.union([z.number(), z.string().max(1000), z.boolean()])),
+});
+export type AttemptRecipe = z.infer<typeof attemptRecipeSchema>;
+
+/** How the node runs the attempt. 'synthetic' is the synthetic trainer (no real model). */
+export const runnerKindSchema = z.enum(['container', 'process', 'synthetic']);
+export type RunnerKind = z.infer<typeof runnerKindSchema>;
+
+export const presignedPutSchema = z.strictObject({
+  /** Object key the API will look for (reported back in checkpoint/finished events). */
+  key: z.string().min(1).max(1024),
+  putUrl: z.url(),
+});
+export type PresignedPut = z.infer<typeof presignedPutSchema>;
+
+/**
+ * `anneal.nodes.<nodeId>.assign`, api → agent, JetStream (stream ANNEAL_ASSIGN, workqueue; the
+ * node's durable consumer `node-<nodeId>`), signed by the API's platform key. The agent answers with
+ * an `accepted` (or `rejected`) event on the attempt's events subject, then acks the JetStream message.
+ */
+export const assignmentSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
+  type: z.literal('assign'),
+  nodeId: idSchema,
+  attempt: z.strictObject({
+    attemptId: idSchema,
+    jobId: idSchema,
+    recipe: attemptRecipeSchema,
+    runnerKind: runnerKindSchema,
+    /** Hard limit on wall-clock run time; the agent stops (checkpoint, finished: max_duration_exceeded) at it. */
+    maxDurationS: z.number().int().positive(),
+    /** The budget runs out at this instant (null: no cap). The agent stops there like at maxDuration. */
+    budgetStopAt: instantSchema.nullable(),
+    /** GPU indices (nvidia-smi) the attempt may use; null: all of them. */
+    gpuIndices: z.array(countSchema).max(64).nullable(),
+  }),
+  dataset: z.strictObject({
+    getUrl: z.url(),
+    sizeBytes: countSchema.nullable(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  }),
+  uploads: z.strictObject({
+    /** The final artifact (adapter or weights archive). */
+    artifact: presignedPutSchema,
+    /** Pre-minted checkpoint slots, used in order; the node stops checkpointing when they run out. */
+    checkpoints: z.array(presignedPutSchema).max(1000),
+    /** Log archive uploaded at the end. */
+    logs: presignedPutSchema.nullable(),
+    expiresAt: instantSchema,
+  }),
+  /**
+   * Bearer token scoped to this attempt (HTTP calls back to the API, e.g. more upload URLs). It dies
+   * when the attempt ends. A secret: never logged.
+   */
+  attemptToken: z.string().min(16).max(4096),
+  issuedAt: instantSchema,
+});
+export type Assignment = z.infer<typeof assignmentSchema>;
