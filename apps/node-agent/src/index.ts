@@ -1,0 +1,12 @@
+export { runCli, processDeps, defaultRunnerFor, USAGE, type CliDeps } from './cli/cli.js';
+export { NodeAgent, type NodeAgentIdentity, type NodeAgentOptions, type NodeAgentStatus } from './agent/node-agent.js';
+export { simulatedGpuSource, nvidiaGpuSource, type GpuSource } from './agent/gpu-source.js';
+export { parseNvidiaSmiCsv, NVIDIA_SMI_ARGS, type ParsedNvidiaSmi } from './gpu/nvidia-smi.parser.js';
+export { detectGpus, type GpuDetection } from './gpu/gpu-detector.js';
+export { execCommandRunner, type CommandRunner, type CommandResult } from './gpu/command-runner.js';
+export { parseSimulateSpec, simulatedTelemetry, type SimulatedGpuSpec } from './gpu/simulated-gpus.js';
+export type { GpuLookupFn } from './gpu/gpu-lookup.js';
+export type { Runner, RunnerContext, RunOutcome, StopRequest, RunnerEvent } from './runner/runner.js';
+export { WiringCheckRunner } from './runner/wiring-check.runner.js';
+export { AgentError, type AgentErrorCode } from './agent.errors.js';
+export { AGENT_VERSION } from './version.js';
