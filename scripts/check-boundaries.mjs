@@ -48,7 +48,7 @@ for (const [project, rule] of Object.entries(rules)) {
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const where = relative(root, file);
-    const isTest = TEST_FILE.test(file);
+    const isTest = TEST_FILE.test(file) || file.includes(`${sep}testing${sep}`);
     for (const match of text.matchAll(IMPORT)) {
       const specifier = match[1] ?? match[2] ?? match[3];
       if (!specifier) continue;

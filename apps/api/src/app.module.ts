@@ -1,0 +1,41 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CoreModule, type CoreOptions } from './core/core.module.js';
+import { dataSourceOptions } from './core/database/data-source.js';
+import { HealthModule } from './core/health/health.module.js';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
+import { AuditModule } from './modules/audit/audit.module.js';
+import { AuthModule } from './modules/auth/auth.module.js';
+import { NotificationsModule } from './modules/notifications/notifications.module.js';
+import { OrgsModule } from './modules/orgs/orgs.module.js';
+import { UsersModule } from './modules/users/users.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(options: CoreOptions): DynamicModule {
+    const { config } = options;
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(options),
+        TypeOrmModule.forRoot(dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE)),
+        ScheduleModule.forRoot(),
+        ThrottlerModule.forRoot({
+          throttlers: [
+            { name: 'auth', ttl: 60_000, limit: config.LOGIN_RATE_LIMIT_PER_MINUTE },
+            { name: 'keys', ttl: 60_000, limit: config.KEY_CREATION_RATE_LIMIT_PER_MINUTE },
+          ],
+        }),
+        AuditModule,
+        NotificationsModule,
+        HealthModule,
+        AuthModule,
+        UsersModule,
+        OrgsModule,
+        ApiKeysModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every environment variable the API reads, with its default. README.md's configuration table is
+ * generated from the `describe` texts here (scripts/config-table.mjs), so the two never drift.
+ */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Runtime mode; production refuses development defaults for secrets.'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the API and web app (0 = any free port).'),
+    HOST: z.string().default('0.0.0.0').describe('Interface the HTTP server binds to.'),
+    DATABASE_URL: z.string().url().describe('PostgreSQL connection URL. `npm start` starts an embedded server when unset or unreachable.'),
+    DATABASE_POOL_SIZE: positiveInt.default(10).describe('Connections in the API\'s PostgreSQL pool.'),
+    NATS_URL: z.string().default('nats://127.0.0.1:4222').describe('NATS server with JetStream. `npm start` starts nats-server when unreachable.'),
+    NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - only')
+      .default('')
+      .describe('Prefix for every NATS subject and stream name (tests use one per run).'),
+    S3_ENDPOINT: z.string().url().optional().describe('S3-protocol endpoint; unset means AWS S3. `npm start` runs s3rver on loopback when unset.'),
+    S3_REGION: z.string().default('us-east-1').describe('S3 region.'),
+    S3_BUCKET: z.string().min(3).default('anneal').describe('Bucket for datasets and artifacts.'),
+    S3_ACCESS_KEY_ID: z.string().optional().describe('S3 access key id (secret; never logged).'),
+    S3_SECRET_ACCESS_KEY: z.string().optional().describe('S3 secret access key (secret; never logged).'),
+    S3_FORCE_PATH_STYLE: bool.default(true).describe('Path-style S3 URLs (needed by s3rver and most S3-compatible stores).'),
+    AUTH_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').describe('HMAC key that signs access tokens (secret). `npm start` generates one under .anneal/.'),
+    ENCRYPTION_KEYS: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+(,[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+)*$/, 'comma-separated keyId:base64key pairs, primary first')
+      .describe('AES-256-GCM keys for secrets at rest (TOTP secrets, provider credentials): `id:base64(32 bytes)`, primary first, older keys after it for rotation.'),
+    ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900).describe('Lifetime of an access token.'),
+    REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30).describe('Lifetime of a refresh token (sliding: each refresh issues a new one).'),
+    LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(10).describe('Login, sign-up and 2FA attempts per client IP per minute before 429.'),
+    KEY_CREATION_RATE_LIMIT_PER_MINUTE: positiveInt.default(20).describe('API keys created per client per minute before 429.'),
+    BODY_LIMIT_BYTES: positiveInt.default(1_048_576).describe('Largest accepted JSON request body.'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level of the JSON logs.'),
+    TRUST_PROXY: bool.default(false).describe('Take the client IP from X-Forwarded-For (behind a load balancer).'),
+    WEB_DIST_DIR: z.string().optional().describe('Directory of the built web app to serve at `/` (defaults to apps/web/dist when it exists).'),
+    MIGRATIONS_RUN: bool.default(true).describe('Run pending migrations at boot (under an advisory lock, safe with many replicas).'),
+    SCHEDULER_ENABLED: bool.default(true).describe('Run the scheduler loop and crons in this process.'),
+    ALLOW_SIMULATED_NODES: bool.default(false).describe('Accept community nodes that report simulated GPUs (on in `npm start`).'),
+    DEMO_SEED: bool.default(false).describe('Create the demo admin and customer on first start (on in `npm start`).'),
+    PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(2000).describe('Platform fee in basis points of each job\'s charge (2000 = 20%).'),
+  })
+  .superRefine((config, ctx) => {
+    if (config.NODE_ENV === 'production' && config.AUTH_TOKEN_SECRET.startsWith('dev-')) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_SECRET'], message: 'a development secret cannot be used in production' });
+    }
+  });
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once at boot. A bad value stops the process with the variable's name. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(config)';
+        const message = issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message;
+        return `${name}: ${message}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,52 @@
+/**
+ * Every error a user can cause: a stable code, an HTTP status, and a sentence a person understands.
+ * Services throw these; the global exception filter is the only place that turns them into HTTP.
+ */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'malformed_json'
+  | 'payload_too_large'
+  | 'unauthenticated'
+  | 'token_expired'
+  | 'invalid_credentials'
+  | 'two_factor_required'
+  | 'two_factor_invalid'
+  | 'two_factor_already_enabled'
+  | 'two_factor_not_enabled'
+  | 'account_locked'
+  | 'account_suspended'
+  | 'forbidden'
+  | 'insufficient_scope'
+  | 'not_found'
+  | 'route_not_found'
+  | 'conflict'
+  | 'email_taken'
+  | 'idempotency_mismatch'
+  | 'insufficient_credits'
+  | 'unsatisfiable'
+  | 'rate_limited'
+  | 'service_unavailable'
+  | 'internal_error'
+  | (string & {});
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (code: ErrorCode, message: string, details?: unknown) => new AppError(400, code, message, details);
+export const unauthenticated = (message = 'Sign in to continue: the request carries no valid token or API key.', code: ErrorCode = 'unauthenticated') =>
+  new AppError(401, code, message);
+export const forbidden = (message: string, code: ErrorCode = 'forbidden') => new AppError(403, code, message);
+/** Another organization's resource is indistinguishable from a missing one. */
+export const notFound = (what: string) => new AppError(404, 'not_found', `${what} was not found.`);
+export const conflict = (code: ErrorCode, message: string, details?: unknown) => new AppError(409, code, message, details);
+export const unprocessable = (code: ErrorCode, message: string, details?: unknown) => new AppError(422, code, message, details);
+export const paymentRequired = (message: string, details?: unknown) => new AppError(402, 'insufficient_credits', message, details);
