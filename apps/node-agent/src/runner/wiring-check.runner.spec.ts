@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { buildAssignment } from '../testing/agent-fixtures.js';
+import type { RunnerContext, RunnerEvent } from './runner.js';
+import { WiringCheckRunner } from './wiring-check.runner.js';
+
+function context(steps: number, controller = new AbortController()): { ctx: RunnerContext; events: RunnerEvent[] } {
+  const events: RunnerEvent[] = [];
+  return {
+    events,
+    ctx: { assignment: buildAssignment('n1', 'a1', { steps }), gpuIndices: [0], signal: controller.signal, report: (event) => events.push(event), nowMs: Date.now },
+  };
+}
+
+describe('WiringCheckRunner', () => {
+  it('reports each step with a falling loss, then completes without claiming training', async () => {
+    const { ctx, events } = context(3);
+    const outcome = await new WiringCheckRunner({ stepDelayMs: 1 }).run(ctx);
+    expect(events.map((event) => event.type === 'step' && event.step)).toEqual([1, 2, 3]);
+    const losses = events.map((event) => (event.type === 'step' ? event.loss! : 0));
+    expect(losses[0]).toBeGreaterThan(losses[2]!);
+    expect(outcome).toMatchObject({ exitReason: 'completed', steps: 3, artifactKeys: [], message: expect.stringMatching(/no training was performed/) });
+  });
+
+  it('caps the steps it reports', async () => {
+    const { ctx, events } = context(1000);
+    await new WiringCheckRunner({ stepDelayMs: 1, maxSteps: 2 }).run(ctx);
+    expect(events).toHaveLength(2);
+  });
+
+  it('stops when asked, with the exit reason of the stop', async () => {
+    const controller = new AbortController();
+    const { ctx } = context(1000, controller);
+    const running = new WiringCheckRunner({ stepDelayMs: 60_000, maxSteps: 1000 }).run(ctx);
+    controller.abort({ kind: 'cancel', reason: 'user_canceled' });
+    expect(await running).toMatchObject({ exitReason: 'canceled', steps: 0 });
+  });
+});
