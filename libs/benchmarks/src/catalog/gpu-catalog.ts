@@ -21,9 +21,53 @@ export interface GpuModel {
   /** GB/s */
   memoryBandwidthGbps: number;
   aliases: readonly string[];
+  /**
+   * Effective fp32 training throughput, TFLOP/s: dense TF32 tensor math where the GPU has it,
+   * else plain FP32. Used for fp32 recipes.
+   */
+  fp32Tflops?: number;
+  /** Dense FP8 tensor TFLOP/s; absent where the GPU has no FP8 tensor cores. */
+  fp8DenseTflops?: number;
+  /** Dense FP4 tensor TFLOP/s; absent where the GPU has no FP4 tensor cores. */
+  fp4DenseTflops?: number;
 }
 
 export type GpuLookup = { kind: 'known'; gpu: GpuModel } | { kind: 'unknown'; name: string };
+
+/** fp32 (TF32 where available), FP8 and FP4 dense figures, from the same datasheets. */
+const EXTRA_FIGURES: Record<string, Pick<GpuModel, 'fp32Tflops' | 'fp8DenseTflops' | 'fp4DenseTflops'>> = {
+  t4: { fp32Tflops: 8.1 },
+  l4: { fp32Tflops: 60, fp8DenseTflops: 242 },
+  a10: { fp32Tflops: 62.5 },
+  a10g: { fp32Tflops: 35 },
+  a40: { fp32Tflops: 74.8 },
+  l40s: { fp32Tflops: 183, fp8DenseTflops: 733 },
+  'rtx-3090': { fp32Tflops: 35.6 },
+  'rtx-4090': { fp32Tflops: 82.6, fp8DenseTflops: 330 },
+  'rtx-a6000': { fp32Tflops: 77.4 },
+  'rtx-6000-ada': { fp32Tflops: 182, fp8DenseTflops: 728 },
+  'quadro-rtx-8000': { fp32Tflops: 16.3 },
+  'v100-16gb': { fp32Tflops: 15.7 },
+  'v100-32gb': { fp32Tflops: 15.7 },
+  'a100-40gb-pcie': { fp32Tflops: 156 },
+  'a100-40gb-sxm': { fp32Tflops: 156 },
+  'a100-80gb-pcie': { fp32Tflops: 156 },
+  'a100-80gb-sxm': { fp32Tflops: 156 },
+  'h100-pcie': { fp32Tflops: 378, fp8DenseTflops: 1513 },
+  'h100-sxm': { fp32Tflops: 494, fp8DenseTflops: 1979 },
+  'h100-nvl': { fp32Tflops: 418, fp8DenseTflops: 1670 },
+  h200: { fp32Tflops: 494, fp8DenseTflops: 1979 },
+  'h200-nvl': { fp32Tflops: 418, fp8DenseTflops: 1670 },
+  gh200: { fp32Tflops: 494, fp8DenseTflops: 1979 },
+  b200: { fp32Tflops: 1100, fp8DenseTflops: 4500, fp4DenseTflops: 9000 },
+  b300: { fp32Tflops: 1100, fp8DenseTflops: 4500, fp4DenseTflops: 13500 },
+  gb200: { fp32Tflops: 1250, fp8DenseTflops: 5000, fp4DenseTflops: 10000 },
+  gb300: { fp32Tflops: 1250, fp8DenseTflops: 5000, fp4DenseTflops: 15000 },
+  mi300x: { fp32Tflops: 653.7, fp8DenseTflops: 2614.9 },
+  mi325x: { fp32Tflops: 653.7, fp8DenseTflops: 2614.9 },
+  mi350x: { fp32Tflops: 144, fp8DenseTflops: 4600, fp4DenseTflops: 9200 },
+  mi355x: { fp32Tflops: 157, fp8DenseTflops: 5000, fp4DenseTflops: 10000 },
+};
 
 export const GPU_CATALOG: readonly GpuModel[] = Object.freeze(
   [
@@ -389,7 +433,9 @@ export const GPU_CATALOG: readonly GpuModel[] = Object.freeze(
       memoryBandwidthGbps: 8000,
       aliases: ['AMD Instinct MI355X', 'MI355X 288GB', 'AMD MI355X'],
     },
-  ].map((gpu) => Object.freeze({ ...gpu, vendor: gpu.vendor as GpuModel['vendor'], aliases: Object.freeze([...gpu.aliases]) })),
+  ].map((gpu) =>
+    Object.freeze({ ...gpu, ...EXTRA_FIGURES[gpu.id], vendor: gpu.vendor as GpuModel['vendor'], aliases: Object.freeze([...gpu.aliases]) }),
+  ),
 );
 
 /** Lower-case, and drop whitespace, '-' and '_' so 'A100-SXM4-80GB' and 'a100 sxm4 80gb' meet. */
@@ -450,4 +496,23 @@ export function getGpu(id: string): GpuModel {
 /** True when the id names a catalog entry. */
 export function isGpuId(id: string): boolean {
   return BY_ID.has(id);
+}
+
+/**
+ * Dense tensor throughput for a training precision, TFLOP/s. A precision the GPU has no tensor
+ * cores for runs at the next wider one it has (fp4 → fp8 → bf16), as frameworks fall back.
+ */
+export function gpuTflops(gpu: GpuModel, precision: 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'fp4'): number {
+  switch (precision) {
+    case 'fp32':
+      return gpu.fp32Tflops ?? gpu.bf16DenseTflops / 2;
+    case 'fp16':
+      return gpu.fp16DenseTflops;
+    case 'bf16':
+      return gpu.bf16DenseTflops;
+    case 'fp8':
+      return gpu.fp8DenseTflops ?? gpu.bf16DenseTflops;
+    case 'fp4':
+      return gpu.fp4DenseTflops ?? gpu.fp8DenseTflops ?? gpu.bf16DenseTflops;
+  }
 }
