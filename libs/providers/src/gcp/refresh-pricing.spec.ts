@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import page1 from './fixtures/billing-catalog-skus.page1.json' with { type: 'json' };
 import page2 from './fixtures/billing-catalog-skus.page2.json' with { type: 'json' };
 import { GCP_PRICING, gcpPricingCatalogSchema, type GcpPricingCatalog } from './gcp-pricing.js';
-import { billingSkuPageSchema, fetchComputeSkus, parseGpuSkuPrices, refreshPricingCatalog, type FetchLike } from './refresh-pricing.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { billingSkuPageSchema, fetchComputeSkus, parseGpuSkuPrices, refreshPricingCatalog, refreshPricingCli, type FetchLike } from './refresh-pricing.js';
 
 const skus = [...billingSkuPageSchema.parse(page1).skus, ...billingSkuPageSchema.parse(page2).skus];
 
@@ -97,6 +99,39 @@ describe('the shipped pricing file', () => {
       await writeFile(file, `${JSON.stringify(report.catalog, null, 2)}\n`);
       expect(gcpPricingCatalogSchema.parse(JSON.parse(await readFile(file, 'utf8')))).toEqual(report.catalog);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('refreshPricingCli', () => {
+  it('reads the key from a file, fetches every page from the API and rewrites the data file', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      seen.push(`${url.pathname}?key=${url.searchParams.get('key')}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(url.searchParams.get('pageToken') === 'page-2' ? page2 : page1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(join(tmpdir(), 'gcp-refresh-'));
+    try {
+      const out = join(dir, 'gcp-pricing.data.json');
+      const keyFile = join(dir, 'key');
+      await writeFile(out, JSON.stringify(current));
+      await writeFile(keyFile, 'SECRET-BILLING-KEY\n');
+      const lines: string[] = [];
+      const port = (server.address() as AddressInfo).port;
+      const code = await refreshPricingCli(['--api-key-file', keyFile, '--out', out, '--base-url', `http://127.0.0.1:${port}/v1`], (line) => lines.push(line));
+      expect(code).toBe(0);
+      expect(seen).toEqual(['/v1/services/6F81-5844-456A/skus?key=SECRET-BILLING-KEY', '/v1/services/6F81-5844-456A/skus?key=SECRET-BILLING-KEY']);
+      const written = gcpPricingCatalogSchema.parse(JSON.parse(await readFile(out, 'utf8')));
+      expect(written.entries[1]?.onDemandMicrosPerGpuHour).toBe(9_796_380);
+      expect(lines.join('\n')).toContain('3 prices changed');
+      expect(lines.join('\n')).not.toContain('SECRET-BILLING-KEY');
+      expect(await refreshPricingCli([], () => undefined)).toBe(2);
+    } finally {
+      server.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

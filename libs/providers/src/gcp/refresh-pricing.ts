@@ -182,13 +182,14 @@ function argValue(args: readonly string[], name: string): string | undefined {
 export async function refreshPricingCli(args: readonly string[], log: (line: string) => void = console.log): Promise<number> {
   const keyFile = argValue(args, '--api-key-file');
   const out = argValue(args, '--out') ?? DEFAULT_PRICING_FILE;
+  const baseUrl = argValue(args, '--base-url') ?? CLOUD_BILLING_BASE_URL;
   if (!keyFile) {
-    log('usage: refresh-pricing --api-key-file <file with a Cloud Billing API key> [--out <gcp-pricing.data.json>]');
+    log('usage: refresh-pricing --api-key-file <file with a Cloud Billing API key> [--out <gcp-pricing.data.json>] [--base-url <Cloud Billing API>]');
     return 2;
   }
   const apiKey = (await readFile(keyFile, 'utf8')).trim();
   const current = gcpPricingCatalogSchema.parse(JSON.parse(await readFile(out, 'utf8')));
-  const skus = await fetchComputeSkus(apiKey);
+  const skus = await fetchComputeSkus(apiKey, fetch, baseUrl);
   const report = refreshPricingCatalog(current, skus, new Date());
   await writeFile(out, `${JSON.stringify(report.catalog, null, 2)}\n`);
   log(`wrote ${out}: ${report.changed.length} prices changed, ${report.notFound.length} not priced by the API (kept)`);
