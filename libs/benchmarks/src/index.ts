@@ -50,6 +50,7 @@ export {
   mergeAggregates,
   mergeMoments,
   momentsOf,
+  removeRunStepTime,
   removeValue,
   standardDeviation,
   variance,
@@ -69,8 +70,8 @@ export { stepsFromData, validateSteps } from './steps/steps-from-data.js';
 export type { DatasetSize, StepsFromDataInput } from './steps/steps-from-data.js';
 
 // Snapshot and estimator
-export { BenchmarkSnapshot, relativeSd } from './estimator/snapshot.js';
-export type { RelativeSpeed, SnapshotEntry, SnapshotInput } from './estimator/snapshot.js';
+export { BenchmarkSnapshot, DEFAULT_CATALOG_CALIBRATION, MIN_CALIBRATION_PAIRS, logSd } from './estimator/snapshot.js';
+export type { CatalogCalibration, RelativeSpeed, SnapshotEntry, SnapshotInput } from './estimator/snapshot.js';
 export {
   DEFAULT_TUNING,
   activeParamsB,

@@ -11,9 +11,15 @@ export interface Moments {
   m2: number;
 }
 
-/** One benchmark key's aggregate. Step times are per-run mean step times, in milliseconds. */
+/**
+ * One benchmark key's aggregate. Step times are per-run mean step times, in milliseconds. Their
+ * logarithms are aggregated too: step times are positive and spread multiplicatively (a mix of
+ * configurations can differ 10×), so the estimator's median and interval come from the log scale.
+ */
 export interface StepTimeAggregate {
   stepTimeMs: Moments;
+  /** Moments of ln(step time in ms). */
+  logStepTimeMs: Moments;
   /** Optimizer steps observed over all runs (a run's step time is the mean over its steps). */
   stepsObserved: number;
   /** Validation time per prompt, over the runs that reported validation. */
@@ -73,7 +79,7 @@ export function standardDeviation(moments: Moments): number {
 }
 
 export function emptyStepTimeAggregate(): StepTimeAggregate {
-  return { stepTimeMs: emptyMoments(), stepsObserved: 0, validationMsPerPrompt: emptyMoments() };
+  return { stepTimeMs: emptyMoments(), logStepTimeMs: emptyMoments(), stepsObserved: 0, validationMsPerPrompt: emptyMoments() };
 }
 
 /** One run's contribution. */
@@ -90,6 +96,7 @@ export function aggregateRun(run: RunObservation): StepTimeAggregate {
 export function addRun(aggregate: StepTimeAggregate, run: RunObservation): StepTimeAggregate {
   return {
     stepTimeMs: addValue(aggregate.stepTimeMs, run.stepTimeMs),
+    logStepTimeMs: addValue(aggregate.logStepTimeMs, Math.log(run.stepTimeMs)),
     stepsObserved: aggregate.stepsObserved + run.stepsObserved,
     validationMsPerPrompt:
       run.validationMsPerPrompt === undefined ? { ...aggregate.validationMsPerPrompt } : addValue(aggregate.validationMsPerPrompt, run.validationMsPerPrompt),
@@ -99,8 +106,18 @@ export function addRun(aggregate: StepTimeAggregate, run: RunObservation): StepT
 export function mergeAggregates(a: StepTimeAggregate, b: StepTimeAggregate): StepTimeAggregate {
   return {
     stepTimeMs: mergeMoments(a.stepTimeMs, b.stepTimeMs),
+    logStepTimeMs: mergeMoments(a.logStepTimeMs, b.logStepTimeMs),
     stepsObserved: a.stepsObserved + b.stepsObserved,
     validationMsPerPrompt: mergeMoments(a.validationMsPerPrompt, b.validationMsPerPrompt),
+  };
+}
+
+/** Removes one run's step time (the inverse of {@link addRun} for the step-time parts). */
+export function removeRunStepTime(aggregate: StepTimeAggregate, stepTimeMs: number): StepTimeAggregate {
+  return {
+    ...aggregate,
+    stepTimeMs: removeValue(aggregate.stepTimeMs, stepTimeMs),
+    logStepTimeMs: removeValue(aggregate.logStepTimeMs, Math.log(stepTimeMs)),
   };
 }
 
@@ -128,6 +145,8 @@ export function isValidStepTimeAggregate(value: unknown): value is StepTimeAggre
   const a = value as Record<string, unknown>;
   return (
     isValidMoments(a.stepTimeMs) &&
+    isValidMoments(a.logStepTimeMs) &&
+    (a.logStepTimeMs as Moments).count === (a.stepTimeMs as Moments).count &&
     isValidMoments(a.validationMsPerPrompt) &&
     typeof a.stepsObserved === 'number' &&
     Number.isFinite(a.stepsObserved) &&

@@ -12,7 +12,8 @@
  * shape bucket, precision and quantization; the batch may differ, so the ratio compared is of
  * step time per unit of work (tokens, or megapixel-frames, per step).
  */
-import { emptyStepTimeAggregate, mergeAggregates, mergeMoments, standardDeviation, type Moments, type ProvisioningAggregate, type StepTimeAggregate } from '../aggregate/aggregate.js';
+import { emptyStepTimeAggregate, mergeAggregates, mergeMoments, standardDeviation, type ProvisioningAggregate, type StepTimeAggregate } from '../aggregate/aggregate.js';
+import { getGpu, gpuTflops, isGpuId } from '../catalog/gpu-catalog.js';
 import {
   keyToString,
   parseKeyString,
@@ -43,6 +44,30 @@ export interface RelativeSpeed {
   /** Which context it was learned in: 'text|half', or 'half' (any shape kind). */
   context: string;
 }
+
+/**
+ * How catalog specs predict measured speed in a context, fitted on the learned pairs:
+ * log(t_target / t_source) ≈ computeWeight · log(TFLOPs_source / TFLOPs_target)
+ *                          + bandwidthWeight · log(BW_source / BW_target).
+ * On the public tables the fit gives weights well below 1 (real steps are not all math, and not
+ * all memory-bound), and a residual of ~0.15–0.2 in log space, against ~0.4 for specs taken at
+ * face value.
+ */
+export interface CatalogCalibration {
+  computeWeight: number;
+  bandwidthWeight: number;
+  /** Weighted root-mean-square residual of the fit (log space). */
+  rms: number;
+  /** GPU pairs it was fitted on (0 for the default). */
+  pairs: number;
+  context: string;
+}
+
+/** Used where fewer than {@link MIN_CALIBRATION_PAIRS} pairs are known (fitted on the public tables, fp16/bf16). */
+export const DEFAULT_CATALOG_CALIBRATION: CatalogCalibration = Object.freeze({ computeWeight: 0.3, bandwidthWeight: 0.55, rms: 0.25, pairs: 0, context: 'default' });
+export const MIN_CALIBRATION_PAIRS = 6;
+
+const CLASS_PRECISION = { fp32: 'fp32', half: 'bf16', low: 'fp8' } as const;
 
 interface PairStats {
   n: number;
@@ -160,6 +185,48 @@ export class BenchmarkSnapshot {
     return undefined;
   }
 
+  /**
+   * The catalog-spec calibration for a key's context (shape kind and precision class), else its
+   * precision class, else the default.
+   */
+  catalogCalibration(context: Pick<BenchmarkKey, 'shape' | 'precision'>): CatalogCalibration {
+    const cls = precisionClass(context.precision);
+    for (const ctx of [speedContextString(context), cls]) {
+      const fit = this.memo(`calibration|${ctx}`, () => this.fitCalibration(ctx, CLASS_PRECISION[cls]));
+      if (fit) return fit;
+    }
+    return DEFAULT_CATALOG_CALIBRATION;
+  }
+
+  private fitCalibration(ctx: string, precision: 'fp32' | 'bf16' | 'fp8'): CatalogCalibration | undefined {
+    const rows: Array<[l: number, c: number, bw: number, w: number]> = [];
+    for (const [pair, stats] of this.pairs) {
+      const [a, b, ...rest] = pair.split('|');
+      if (rest.join('|') !== ctx || stats.n === 0 || !isGpuId(a!) || !isGpuId(b!)) continue;
+      const ga = getGpu(a!);
+      const gb = getGpu(b!);
+      rows.push([stats.sum / stats.n, Math.log(gpuTflops(gb, precision) / gpuTflops(ga, precision)), Math.log(gb.memoryBandwidthGbps / ga.memoryBandwidthGbps), Math.min(stats.n, 4)]);
+    }
+    if (rows.length < MIN_CALIBRATION_PAIRS) return undefined;
+    let scc = 0, scb = 0, sbb = 0, slc = 0, slb = 0, wsum = 0;
+    for (const [l, c, bw, w] of rows) {
+      scc += w * c * c;
+      scb += w * c * bw;
+      sbb += w * bw * bw;
+      slc += w * l * c;
+      slb += w * l * bw;
+      wsum += w;
+    }
+    const det = scc * sbb - scb * scb;
+    if (!(Math.abs(det) > 1e-9)) return undefined;
+    const computeWeight = (slc * sbb - slb * scb) / det;
+    const bandwidthWeight = (scc * slb - scb * slc) / det;
+    if (computeWeight < 0 || bandwidthWeight < 0) return undefined;
+    let sse = 0;
+    for (const [l, c, bw, w] of rows) sse += w * (l - computeWeight * c - bandwidthWeight * bw) ** 2;
+    return { computeWeight, bandwidthWeight, rms: Math.sqrt(sse / wsum), pairs: rows.length, context: ctx };
+  }
+
   /** All learned pairs in one context, for reports. */
   learnedPairs(): Array<{ a: string; b: string; context: string } & RelativeSpeed> {
     const out: Array<{ a: string; b: string; context: string } & RelativeSpeed> = [];
@@ -234,9 +301,9 @@ export class BenchmarkSnapshot {
         let sum = 0;
         let n = 0;
         for (const entry of entries) {
-          const mean = entry.aggregate.stepTimeMs.mean;
-          if (entry.aggregate.stepTimeMs.count > 0 && mean > 0) {
-            sum += Math.log(mean / entry.work);
+          const log = entry.aggregate.logStepTimeMs;
+          if (log.count > 0) {
+            sum += log.mean - Math.log(entry.work);
             n += 1;
             sample = entry.key;
           }
@@ -281,9 +348,8 @@ function pushNested<K, L, V>(map: Map<K, Map<L, V[]>>, key: K, inner: L, value: 
   push(nested, inner, value);
 }
 
-/** Relative standard deviation of an aggregate's step time; undefined below two runs. */
-export function relativeSd(aggregate: StepTimeAggregate): number | undefined {
-  const m: Moments = aggregate.stepTimeMs;
-  if (m.count < 2 || m.mean <= 0) return undefined;
-  return standardDeviation(m) / m.mean;
+/** Standard deviation of an aggregate's log step time; undefined below two runs. */
+export function logSd(aggregate: StepTimeAggregate): number | undefined {
+  if (aggregate.logStepTimeMs.count < 2) return undefined;
+  return standardDeviation(aggregate.logStepTimeMs);
 }

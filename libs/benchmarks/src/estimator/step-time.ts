@@ -19,7 +19,7 @@
 import { gpuTflops, getGpu, isGpuId, type GpuModel } from '../catalog/gpu-catalog.js';
 import { canonicalParamsB, shapeBucketString, workPerStep, type BenchmarkKey } from '../key/benchmark-key.js';
 import { MODEL_REGISTRY } from '../models/model-registry.js';
-import { relativeSd, type BenchmarkSnapshot, type RelativeSpeed, type SnapshotEntry } from './snapshot.js';
+import { DEFAULT_CATALOG_CALIBRATION, logSd, type BenchmarkSnapshot, type CatalogCalibration, type RelativeSpeed, type SnapshotEntry } from './snapshot.js';
 
 export type Basis = 'exact' | 'scaled' | 'transferred' | 'prior';
 
@@ -43,8 +43,6 @@ export interface EstimatorTuning {
   workExponent: number;
   /** δ: multi-GPU communication penalty, step time × count^δ at equal work per GPU. */
   countPenaltyExponent: number;
-  /** Weight of compute (vs memory bandwidth) in the catalog-spec speed ratio. */
-  catalogComputeWeight: number;
   /** Model FLOP utilisation of the prior, by modality and method. */
   mfu: { text: Record<'full' | 'lora' | 'qlora', number>; image: Record<'full' | 'lora' | 'qlora', number> };
   /** Extra time of QLoRA over LoRA for dequantizing the 4-bit base. */
@@ -62,8 +60,14 @@ export interface EstimatorTuning {
     learnedSingle: number;
     /** Floor under a learned GPU ratio's spread. */
     learnedFloor: number;
-    /** A catalog-spec GPU ratio. */
-    catalog: number;
+    /** Floor under a catalog-spec GPU ratio's spread (the calibration's residual, when larger, is used). */
+    catalogFloor: number;
+    /**
+     * The same floor for image/video recipes: diffusion fine-tunes are often not GPU-bound (in the
+     * SimpleTuner table the H100/L40S ratio spreads with a log-sd of 0.43 across workloads and is
+     * sometimes inverted), so specs say little about them.
+     */
+    catalogImageFloor: number;
     /** The FLOP-count prior. */
     prior: number;
   };
@@ -71,8 +75,7 @@ export interface EstimatorTuning {
 
 export const DEFAULT_TUNING: EstimatorTuning = Object.freeze({
   workExponent: 0.9,
-  countPenaltyExponent: 0.1,
-  catalogComputeWeight: 0.7,
+  countPenaltyExponent: 0.05,
   mfu: { text: { full: 0.4, lora: 0.4, qlora: 0.4 }, image: { full: 0.25, lora: 0.25, qlora: 0.25 } },
   qloraSlowdown: 1.2,
   sigma: {
@@ -82,7 +85,8 @@ export const DEFAULT_TUNING: EstimatorTuning = Object.freeze({
     perCountDoubling: 0.08,
     learnedSingle: 0.15,
     learnedFloor: 0.06,
-    catalog: 0.3,
+    catalogFloor: 0.15,
+    catalogImageFloor: 0.45,
     prior: 0.6,
   },
 }) as EstimatorTuning;
@@ -142,19 +146,23 @@ function scaleSigma(from: { work: number; count: number }, to: { work: number; c
   return Math.hypot(tuning.sigma.perWorkDoubling * workDoublings, tuning.sigma.perCountDoubling * countDoublings);
 }
 
-/** Spread of a source aggregate's mean as a stand-in for a new run. */
+/** Log-space spread of a source aggregate's median as a stand-in for a new run. */
 function sourceSigma(entry: SnapshotEntry, tuning: EstimatorTuning): number {
-  const n = entry.aggregate.stepTimeMs.count;
-  const cv = relativeSd(entry.aggregate) ?? tuning.sigma.singleRun;
-  return Math.max(tuning.sigma.floor, Math.sqrt(cv * cv * (1 + 1 / n)));
+  const n = entry.aggregate.logStepTimeMs.count;
+  const sd = logSd(entry.aggregate) ?? tuning.sigma.singleRun;
+  return Math.max(tuning.sigma.floor, Math.sqrt(sd * sd * (1 + 1 / n)));
 }
 
-/** Catalog-spec speed: log(time on target / time on source). */
-export function catalogSpeedLog(target: GpuModel, source: GpuModel, key: Pick<BenchmarkKey, 'precision'>, tuning: EstimatorTuning = DEFAULT_TUNING): number {
-  const w = tuning.catalogComputeWeight;
+/** Catalog-spec speed: log(time on target / time on source), weighted by a calibration. */
+export function catalogSpeedLog(
+  target: GpuModel,
+  source: GpuModel,
+  key: Pick<BenchmarkKey, 'precision'>,
+  calibration: Pick<CatalogCalibration, 'computeWeight' | 'bandwidthWeight'> = DEFAULT_CATALOG_CALIBRATION,
+): number {
   const compute = Math.log(gpuTflops(source, key.precision) / gpuTflops(target, key.precision));
   const bandwidth = Math.log(source.memoryBandwidthGbps / target.memoryBandwidthGbps);
-  return w * compute + (1 - w) * bandwidth;
+  return calibration.computeWeight * compute + calibration.bandwidthWeight * bandwidth;
 }
 
 /** How a source key differs from the target, in words: "batch 8", "sequence 4096", "1 GPU". */
@@ -213,32 +221,32 @@ export function estimateStepTime(key: BenchmarkKey, snapshot: BenchmarkSnapshot,
 
   // 1. exact
   const exact = snapshot.get(key);
-  if (exact && exact.stepTimeMs.count > 0 && exact.stepTimeMs.mean > 0) {
-    const n = exact.stepTimeMs.count;
-    const cv = relativeSd(exact) ?? tuning.sigma.singleRun;
-    const sigma = Math.sqrt(cv * cv * (1 + 1 / n) + tuning.sigma.floor * tuning.sigma.floor);
+  if (exact && exact.logStepTimeMs.count > 0) {
+    const n = exact.logStepTimeMs.count;
+    const sd = logSd(exact) ?? tuning.sigma.singleRun;
+    const sigma = Math.sqrt(sd * sd * (1 + 1 / n) + tuning.sigma.floor * tuning.sigma.floor);
     const validation = exact.validationMsPerPrompt.count > 0 ? exact.validationMsPerPrompt.mean : undefined;
-    return { ...interval(exact.stepTimeMs.mean, sigma), basis: 'exact', basisText: `from ${plural(n, 'run')} like this`, sampleCount: n, sigma, validationMsPerPrompt: validation };
+    return { ...interval(Math.exp(exact.logStepTimeMs.mean), sigma), basis: 'exact', basisText: `from ${plural(n, 'run')} like this`, sampleCount: n, sigma, validationMsPerPrompt: validation };
   }
 
   // 2. scaled from the same GPU model
   const scaled: Candidate[] = [];
   for (const entry of snapshot.sameGpuNeighbours(key)) {
-    const m = entry.aggregate.stepTimeMs;
-    if (m.count === 0 || m.mean <= 0) continue;
+    const m = entry.aggregate.logStepTimeMs;
+    if (m.count === 0) continue;
     const from = { work: entry.work, count: entry.key.gpuCount };
-    const mu = Math.log(m.mean) + scaleLog(from, targetWork, tuning);
+    const mu = m.mean + scaleLog(from, targetWork, tuning);
     const sigma = Math.hypot(sourceSigma(entry, tuning), scaleSigma(from, targetWork, tuning));
     scaled.push({ entry, mu, sigma });
   }
   if (scaled.length > 0) {
     const { mu, sigma, best, used } = combine(nearest(scaled));
     const more = used.length > 1 ? ` (and ${plural(used.length - 1, 'other key')})` : '';
-    const countNote = best.entry.key.gpuCount !== key.gpuCount ? `${best.entry.key.gpuCount}× ` : '';
+    const where = best.entry.key.gpuCount !== key.gpuCount ? 'the same GPU model' : 'the same GPU';
     return {
       ...interval(Math.exp(mu), sigma),
       basis: 'scaled',
-      basisText: `scaled from ${describeDifference(best.entry.key, key) || 'a neighbouring bucket'} on ${countNote ? `${countNote}` : ''}the same GPU${more}`,
+      basisText: `scaled from ${describeDifference(best.entry.key, key)} on ${where}${more}`,
       sampleCount: sampleCountOf(used),
       sigma,
     };
@@ -246,6 +254,7 @@ export function estimateStepTime(key: BenchmarkKey, snapshot: BenchmarkSnapshot,
 
   // 3. transferred from other GPUs
   const transferred: Candidate[] = [];
+  let calibration: CatalogCalibration | undefined;
   for (const [gpuId, entries] of snapshot.recipeGroupByGpu(key)) {
     if (gpuId === key.gpuId || !isGpuId(gpuId)) continue;
     const learned = snapshot.relativeSpeed(key.gpuId, gpuId, key);
@@ -258,15 +267,17 @@ export function estimateStepTime(key: BenchmarkKey, snapshot: BenchmarkSnapshot,
           ? tuning.sigma.learnedSingle
           : Math.sqrt(Math.max(learned.logSd, tuning.sigma.learnedFloor) ** 2 * (1 + 1 / learned.sharedKeys));
     } else {
-      speedLog = catalogSpeedLog(target, getGpu(gpuId), key, tuning);
-      speedSigma = tuning.sigma.catalog;
+      calibration ??= snapshot.catalogCalibration(key);
+      speedLog = catalogSpeedLog(target, getGpu(gpuId), key, calibration);
+      const floor = key.shape.kind === 'image' ? tuning.sigma.catalogImageFloor : tuning.sigma.catalogFloor;
+      speedSigma = Math.max(floor, calibration.rms * (calibration.pairs > 0 ? Math.sqrt(1 + 1 / calibration.pairs) : 1));
     }
     let bestForGpu: Candidate | undefined;
     for (const entry of entries) {
-      const m = entry.aggregate.stepTimeMs;
-      if (m.count === 0 || m.mean <= 0) continue;
+      const m = entry.aggregate.logStepTimeMs;
+      if (m.count === 0) continue;
       const from = { work: entry.work, count: entry.key.gpuCount };
-      const mu = Math.log(m.mean) + scaleLog(from, targetWork, tuning) + speedLog;
+      const mu = m.mean + scaleLog(from, targetWork, tuning) + speedLog;
       const sigma = Math.hypot(sourceSigma(entry, tuning), scaleSigma(from, targetWork, tuning), speedSigma);
       if (!bestForGpu || sigma < bestForGpu.sigma) bestForGpu = { entry, mu, sigma, speed: learned ?? 'catalog' };
     }

@@ -9,7 +9,7 @@
  * Error is the absolute percentage error of the p50 step time; coverage is the share of held-out
  * values inside the estimate's p10–p90 interval (80% would be calibrated).
  */
-import { addRun, emptyStepTimeAggregate, removeValue, type StepTimeAggregate } from '../aggregate/aggregate.js';
+import { addRun, emptyStepTimeAggregate, removeRunStepTime, type StepTimeAggregate } from '../aggregate/aggregate.js';
 import { BenchmarkSnapshot } from '../estimator/snapshot.js';
 import { DEFAULT_TUNING, estimateStepTime, type Basis, type EstimatorTuning, type StepTimeEstimate } from '../estimator/step-time.js';
 import { keyToString } from '../key/benchmark-key.js';
@@ -66,8 +66,8 @@ export function leaveOneRowOut(samples: readonly PriorSample[], tuning: Estimato
         stepTimes.push({ key, aggregate });
         continue;
       }
-      const remaining = removeValue(aggregate.stepTimeMs, sample.stepTimeMs);
-      if (remaining.count > 0) stepTimes.push({ key, aggregate: { ...aggregate, stepTimeMs: remaining } });
+      const remaining = removeRunStepTime(aggregate, sample.stepTimeMs);
+      if (remaining.stepTimeMs.count > 0) stepTimes.push({ key, aggregate: remaining });
     }
     const snapshot = BenchmarkSnapshot.build({ stepTimes });
     out.push(record('row', sample, estimateStepTime(sample.key, snapshot, tuning)));
