@@ -153,8 +153,8 @@ describe('anneal-agent daemon against real NATS', () => {
     await observer.assign(nodeId, 'att-ok');
     await expectEventually(() => expect(observer.eventsOf('att-ok').map((event) => event.type)).toContain('finished'));
     const events = observer.eventsOf('att-ok');
-    expect(events.map((event) => event.type)).toEqual(['accepted', 'started', 'step', 'step', 'step', 'finished']);
-    expect(events.map((event) => event.eventSeq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(events.map((event) => event.type)).toEqual(['accepted', 'started', 'log', 'step', 'step', 'step', 'finished']);
+    expect(events.map((event) => event.eventSeq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(events[1]).toMatchObject({ runnerName: 'wiring-check', runnerKind: 'synthetic', gpuIndices: [0, 1], totalSteps: 3 });
     expect(events.at(-1)).toMatchObject({ exitReason: 'completed', cancelReason: null, finalMetrics: { steps: 3 }, artifactKeys: [] });
     // A heartbeat showed the attempt while it ran, and the node is free again.
@@ -186,6 +186,20 @@ describe('anneal-agent daemon against real NATS', () => {
     await observer.assign(nodeId, 'att-second');
     await expectEventually(() => expect(observer.eventsOf('att-second')).toEqual([expect.objectContaining({ type: 'rejected', reason: 'busy' })]));
     expect(agent.currentAttemptId()).toBe('att-real');
+  });
+
+  it('stops an attempt at its max duration', async () => {
+    const { observer, nodeId } = await setup(natsTestUrl(), new WiringCheckRunner({ maxSteps: 1000, stepDelayMs: 60_000 }));
+    await observer.assign(nodeId, 'att-long', apiKeys.seed, { maxDurationS: 1 });
+    await expectEventually(() => expect(observer.eventsOf('att-long').at(-1)).toMatchObject({ type: 'finished', exitReason: 'max_duration_exceeded' }), 5_000);
+  });
+
+  it('on a drain control message reports draining and rejects new assignments', async () => {
+    const { observer, nodeId } = await setup(natsTestUrl(), new WiringCheckRunner({ maxSteps: 2, stepDelayMs: 1 }));
+    observer.control(nodeId, { type: 'drain', reason: 'maintenance' });
+    await expectEventually(() => expect(observer.heartbeats.at(-1)?.state).toBe('draining'));
+    await observer.assign(nodeId, 'att-late');
+    await expectEventually(() => expect(observer.eventsOf('att-late')).toEqual([expect.objectContaining({ type: 'rejected', reason: 'draining' })]));
   });
 
   it('on shutdown (SIGTERM) drains: stops the running attempt after the drain timeout, sends a last offline heartbeat', async () => {

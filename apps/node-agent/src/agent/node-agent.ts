@@ -407,7 +407,12 @@ export class NodeAgent {
       const onStop = () => void messages?.close();
       try {
         const jsm = await jetstreamManager(nc);
-        await jsm.consumers.add(stream, {
+        // The API may have created the consumer already (same name and filter); use it as it is.
+        const exists = await jsm.consumers.info(stream, durable).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) await jsm.consumers.add(stream, {
           durable_name: durable,
           filter_subject: assignSubject(this.identity.subjectPrefix, this.identity.nodeId),
           ack_policy: AckPolicy.Explicit,

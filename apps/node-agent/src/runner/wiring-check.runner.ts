@@ -29,6 +29,7 @@ export class WiringCheckRunner implements Runner {
     const totalSteps = Math.min(this.maxSteps, context.assignment.attempt.recipe.steps ?? this.maxSteps);
     const stepTimes: number[] = [];
     let loss: number | null = null;
+    context.report({ type: 'log', stream: 'agent', line: `wiring-check runner: reporting ${totalSteps} made-up steps; no training is performed` });
     for (let step = 1; step <= totalSteps; step += 1) {
       const started = context.nowMs();
       const stop = await pause(this.stepDelayMs, context.signal);
