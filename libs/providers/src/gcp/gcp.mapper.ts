@@ -9,6 +9,7 @@ import {
 } from '../port/provider.errors.js';
 import type { AgentBootstrap, InstanceStatus, Offer, SkippedOffer } from '../port/provider.types.js';
 import { mapProviderGpu } from '../shared/gpu-mapping.js';
+import { AGENT_REGISTER_AND_RUN, agentRegion, CLOUD_AGENT_HOME, microsToUsd } from '../shared/agent-bootstrap.js';
 import { redactSecrets } from '../shared/redact.js';
 import type { GcpInstance, GcpOperation } from './gcp.client.js';
 import type { GcpProviderConfig } from './gcp.config.js';
@@ -98,14 +99,14 @@ export const JOIN_TOKEN_METADATA_KEY = 'anneal-join-token';
 
 /**
  * The VM's startup script: reads the one-time join token from instance metadata (so the script
- * itself holds no secret), installs anneal-agent when the image lacks it, runs it for this attempt,
- * and when the agent exits deletes the VM through the metadata server's token (falling back to a
- * shutdown, after which `maxRunDuration` + DELETE still removes it).
+ * itself holds no secret), installs anneal-agent when the image lacks it, registers and runs it
+ * (anneal-agent's own CLI), and when the agent exits deletes the VM through the metadata server's
+ * token, falling back to a shutdown (after which `maxRunDuration` + DELETE still removes it).
  */
-export function gcpStartupScript(input: { apiUrl: string; attemptId: string; agentInstallCommand: string }): string {
+export function gcpStartupScript(input: { apiUrl: string; priceMicrosPerGpuHour: bigint; zone: string; agentInstallCommand: string }): string {
   return [
     '#!/bin/bash',
-    '# Anneal: run anneal-agent for one attempt, then delete this VM.',
+    '# Anneal: run anneal-agent on this VM, then delete the VM when the agent exits.',
     'set -u',
     'MD=http://metadata.google.internal/computeMetadata/v1',
     'md() { curl -fsS -H "Metadata-Flavor: Google" "$MD/$1"; }',
@@ -117,11 +118,14 @@ export function gcpStartupScript(input: { apiUrl: string; attemptId: string; age
     '  shutdown -h now',
     '}',
     'trap finish EXIT',
-    'install -d -m 700 /run/anneal',
-    `md instance/attributes/${JOIN_TOKEN_METADATA_KEY} > /run/anneal/join-token`,
-    'chmod 600 /run/anneal/join-token',
     `command -v anneal-agent >/dev/null 2>&1 || ${input.agentInstallCommand}`,
-    `ANNEAL_API_URL=${shellQuote(input.apiUrl)} ANNEAL_JOIN_TOKEN_FILE=/run/anneal/join-token ANNEAL_ATTEMPT_ID=${shellQuote(input.attemptId)} ANNEAL_EXIT_AFTER_ATTEMPT=1 anneal-agent`,
+    `export ANNEAL_AGENT_HOME=${CLOUD_AGENT_HOME}`,
+    `export ANNEAL_API_URL=${shellQuote(input.apiUrl)}`,
+    `export ANNEAL_PRICE_USD=${microsToUsd(input.priceMicrosPerGpuHour)}`,
+    `export ANNEAL_REGION=${agentRegion(input.zone)}`,
+    `ANNEAL_JOIN_TOKEN=$(md instance/attributes/${JOIN_TOKEN_METADATA_KEY})`,
+    'export ANNEAL_JOIN_TOKEN',
+    AGENT_REGISTER_AND_RUN,
     '',
   ].join('\n');
 }
@@ -136,6 +140,7 @@ export function gcpInstanceResource(input: {
   key: GcpOfferKey;
   attemptId: string;
   agent: AgentBootstrap;
+  priceMicrosPerGpuHour: bigint;
 }): GcpInstance {
   const { config, key, attemptId, agent } = input;
   const shape = machineShapeFor(key.acceleratorType, key.gpuCount);
@@ -159,7 +164,15 @@ export function gcpInstanceResource(input: {
     networkInterfaces: [{ network: config.network, accessConfigs: [{ name: 'External NAT', type: 'ONE_TO_ONE_NAT' }] }],
     metadata: {
       items: [
-        { key: 'startup-script', value: gcpStartupScript({ apiUrl: agent.apiUrl, attemptId, agentInstallCommand: config.agentInstallCommand }) },
+        {
+          key: 'startup-script',
+          value: gcpStartupScript({
+            apiUrl: agent.apiUrl,
+            priceMicrosPerGpuHour: input.priceMicrosPerGpuHour,
+            zone: key.zone,
+            agentInstallCommand: config.agentInstallCommand,
+          }),
+        },
         { key: JOIN_TOKEN_METADATA_KEY, value: agent.joinToken },
         { key: 'install-nvidia-driver', value: 'True' },
       ],

@@ -133,8 +133,11 @@ describe('GcpProvider.provision (real client against the Compute fake)', () => {
     expect(body['scheduling']).toMatchObject({ provisioningModel: 'SPOT', instanceTerminationAction: 'DELETE' });
     const items = (body['metadata'] as { items: { key: string; value: string }[] }).items;
     const script = items.find((i) => i.key === 'startup-script')?.value ?? '';
-    expect(script).toContain('anneal-agent');
-    expect(script).toContain(`ANNEAL_ATTEMPT_ID='${ATTEMPT}'`);
+    expect(script).toContain('anneal-agent register --api "$ANNEAL_API_URL" --token "$ANNEAL_JOIN_TOKEN" --price "$ANNEAL_PRICE_USD"');
+    expect(script).toContain('anneal-agent run');
+    expect(script).toContain('export ANNEAL_PRICE_USD=1.571232');
+    expect(script).toContain('export ANNEAL_REGION=us-central1-a');
+    expect(script).toContain(`instance/attributes/${JOIN_TOKEN_METADATA_KEY}`);
     expect(script).toContain('shutdown -h now');
     expect(script).toContain('-X DELETE');
     expect(script).not.toContain(JOIN);

@@ -60,13 +60,19 @@ export class GcpProvider implements ComputeProvider, SpotCapability {
     if (!key || !this.#config.zones.includes(key.zone) || !machineShapeFor(key.acceleratorType, key.gpuCount)) {
       throw new NotFoundError(`offer '${request.offerId}' is not a GCP offer of this account`, { providerKind: 'gcp' });
     }
-    const listed = (await this.listOffers()).offers.some((offer) => offer.offerId === gcpOfferId(key));
+    const listed = (await this.listOffers()).offers.find((offer) => offer.offerId === gcpOfferId(key));
     if (!listed) throw new NotFoundError(`offer '${request.offerId}' is no longer listed`, { providerKind: 'gcp', region: key.zone });
     if (!request.agent) {
       throw new ProvisioningError('a GCP machine needs an agent join token to provision', { providerKind: 'gcp', region: key.zone });
     }
     const context = this.#errorContext(key.zone, key.acceleratorType, request.agent.joinToken);
-    const resource = gcpInstanceResource({ config: this.#config, key, attemptId: request.attemptId, agent: request.agent });
+    const resource = gcpInstanceResource({
+      config: this.#config,
+      key,
+      attemptId: request.attemptId,
+      agent: request.agent,
+      priceMicrosPerGpuHour: listed.priceMicrosPerGpuHour,
+    });
     const name = gcpInstanceName(request.attemptId);
     let operation;
     try {

@@ -32,6 +32,8 @@ export interface RunpodCreatePodRequest {
   volumeInGb: number;
   interruptible: boolean;
   env: Record<string, string>;
+  /** Overrides the image's CMD. */
+  dockerStartCmd?: string[];
   dataCenterIds?: string[];
 }
 

@@ -9,6 +9,7 @@ import {
 } from '../port/provider.errors.js';
 import type { AgentBootstrap, InstanceStatus, Offer, SkippedOffer } from '../port/provider.types.js';
 import { mapProviderGpu } from '../shared/gpu-mapping.js';
+import { AGENT_REGISTER_AND_RUN, agentRegion, CLOUD_AGENT_HOME, microsToUsd } from '../shared/agent-bootstrap.js';
 import { redactSecrets } from '../shared/redact.js';
 import { RunpodApiError, type RunpodCreatePodRequest, type RunpodPod } from './runpod.client.js';
 import type { RunpodPodGpuType, RunpodProviderConfig, RunpodServerlessEndpoint } from './runpod.config.js';
@@ -103,7 +104,10 @@ export function runpodOffers(config: RunpodProviderConfig): { offers: Offer[]; s
 // ---------------------------------------------------------------------------------------------
 // Pods
 
-/** The create-pod body: the agent image with the join token in its environment. */
+/**
+ * The create-pod body: an image with anneal-agent, the join token in the pod's environment, and a
+ * start command that registers and runs the agent.
+ */
 export function runpodCreatePodRequest(input: {
   config: RunpodProviderConfig;
   gpuType: RunpodPodGpuType;
@@ -113,6 +117,7 @@ export function runpodCreatePodRequest(input: {
   agent: AgentBootstrap;
 }): RunpodCreatePodRequest {
   const { config, gpuType, gpuCount, spot, attemptId, agent } = input;
+  const priceMicrosPerGpuHour = spot && gpuType.spotMicrosPerGpuHour !== null ? gpuType.spotMicrosPerGpuHour : gpuType.onDemandMicrosPerGpuHour;
   return {
     name: `anneal-${attemptId}`,
     imageName: config.imageName,
@@ -124,11 +129,13 @@ export function runpodCreatePodRequest(input: {
     volumeInGb: 0,
     interruptible: spot,
     env: {
+      ANNEAL_AGENT_HOME: CLOUD_AGENT_HOME,
       ANNEAL_API_URL: agent.apiUrl,
       ANNEAL_JOIN_TOKEN: agent.joinToken,
-      ANNEAL_ATTEMPT_ID: attemptId,
-      ANNEAL_EXIT_AFTER_ATTEMPT: '1',
+      ANNEAL_PRICE_USD: microsToUsd(priceMicrosPerGpuHour),
+      ANNEAL_REGION: agentRegion(gpuType.region),
     },
+    dockerStartCmd: ['bash', '-c', AGENT_REGISTER_AND_RUN],
     ...(gpuType.dataCenterIds.length > 0 ? { dataCenterIds: gpuType.dataCenterIds } : {}),
   };
 }

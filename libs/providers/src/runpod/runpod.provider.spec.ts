@@ -95,7 +95,8 @@ describe('RunpodProvider pods (REST client against the RunPod fake)', () => {
       interruptible: true,
       computeType: 'GPU',
       dataCenterIds: ['EU-RO-1'],
-      env: { ANNEAL_JOIN_TOKEN: JOIN, ANNEAL_API_URL: 'https://api.anneal.test', ANNEAL_ATTEMPT_ID: attemptId },
+      env: { ANNEAL_JOIN_TOKEN: JOIN, ANNEAL_API_URL: 'https://api.anneal.test', ANNEAL_PRICE_USD: '0.35', ANNEAL_REGION: 'eu-ro-1' },
+      dockerStartCmd: ['bash', '-c', expect.stringContaining('anneal-agent register --api "$ANNEAL_API_URL" --token "$ANNEAL_JOIN_TOKEN"')],
     });
     expect(await provider.getStatus(instance.instanceId)).toEqual({ instanceId: instance.instanceId, status: 'provisioning', providerStatus: 'RUNNING', preempted: false });
     fake.startPod(instance.instanceId);
