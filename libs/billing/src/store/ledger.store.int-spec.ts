@@ -41,6 +41,8 @@ async function newProvider(): Promise<string> {
 beforeAll(async () => {
   db = await createTestDatabase('billing');
   pool = new pg.Pool({ connectionString: db.url, max: 10 });
+  // Idle connections are cut when the database is dropped at the end: expected, not a failure.
+  pool.on('error', () => {});
   const client = await pool.connect();
   try {
     expect(await applyLedgerMigrations(client)).toEqual(LEDGER_MIGRATIONS.map((m) => m.id));
@@ -197,6 +199,7 @@ describe('the pure core and the store agree', () => {
     // A database of its own, so the reference ledger mirrors every row in it.
     const own = await createTestDatabase('billingagree');
     const ownPool = new pg.Pool({ connectionString: own.url, max: 4 });
+    ownPool.on('error', () => {});
     try {
       const client = await ownPool.connect();
       await applyLedgerMigrations(client).finally(() => client.release());

@@ -33,6 +33,8 @@ import { planTopUp, type AttemptSettlementPlan } from '../settlement/settlement.
 /** What the store needs from a connection: `pg.Client`, `pg.PoolClient`. */
 export interface LedgerDbClient {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null }>;
+  /** A named (prepared) statement: parsed and planned once per connection. */
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: any[]; rowCount?: number | null }>;
 }
 /** What the store needs from a pool: `pg.Pool` (or anything with `connect()` handing out releasable clients). */
 export interface LedgerDbPool {
@@ -182,16 +184,13 @@ export class PgLedgerStore {
   // -------------------------------------------------------------------------------------------
   // Transactions
 
-  /** Runs `fn` in a transaction, retrying it whole on deadlock, serialization failure or a unique race. */
-  async transaction<T>(fn: (client: LedgerDbClient) => Promise<T>): Promise<T> {
+  /** Runs `fn` on one connection, retrying it whole on deadlock, serialization failure or a unique race. */
+  private async withConnection<T>(fn: (client: LedgerDbClient) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
+        return await fn(client);
       } catch (error) {
         try {
           await client.query('ROLLBACK');
@@ -204,6 +203,16 @@ export class PgLedgerStore {
         client.release(broken);
       }
     }
+  }
+
+  /** Runs `fn` in a transaction, retrying it whole on deadlock, serialization failure or a unique race. */
+  async transaction<T>(fn: (client: LedgerDbClient) => Promise<T>): Promise<T> {
+    return this.withConnection(async (client) => {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -317,20 +326,28 @@ export class PgLedgerStore {
   // -------------------------------------------------------------------------------------------
   // Transfers
 
-  /** Creates a batch of transfers atomically per linked chain; outcomes as in the pure core. */
+  /**
+   * Creates a batch of transfers atomically per linked chain; outcomes as in the pure core.
+   * Two round trips: `BEGIN; lock; load` and `write; COMMIT`.
+   */
   createTransfers(inputs: readonly TransferInput[], now: Date): Promise<TransferOutcome[]> {
-    return this.transaction((client) => this.createTransfersIn(client, inputs, now));
+    if (inputs.length === 0) return Promise.resolve([]);
+    return this.withConnection((client) => this.runBatch(client, inputs, now, true));
   }
 
   /** The same as `createTransfers`, inside a transaction the caller already opened on `client`. */
-  async createTransfersIn(client: LedgerDbClient, inputs: readonly TransferInput[], now: Date): Promise<TransferOutcome[]> {
-    if (inputs.length === 0) return [];
+  createTransfersIn(client: LedgerDbClient, inputs: readonly TransferInput[], now: Date): Promise<TransferOutcome[]> {
+    if (inputs.length === 0) return Promise.resolve([]);
+    return this.runBatch(client, inputs, now, false);
+  }
+
+  private async runBatch(client: LedgerDbClient, inputs: readonly TransferInput[], now: Date, ownTransaction: boolean): Promise<TransferOutcome[]> {
     const pendingIds = unique(inputs.flatMap((t) => (t.pendingId !== undefined && isUuid(t.pendingId) ? [t.pendingId] : [])));
     const accountIds = unique(inputs.flatMap((t) => [t.debitAccountId, t.creditAccountId]).filter((id): id is string => id !== undefined && isUuid(id)));
     const transferIds = unique([...inputs.map((t) => t.id).filter(isUuid), ...pendingIds]);
-    const state = await this.loadState(client, accountIds, pendingIds, transferIds);
+    const state = await this.loadState(client, accountIds, pendingIds, transferIds, ownTransaction);
     const { results, effects } = coreCreateTransfers(state, inputs, now);
-    await this.writeEffects(client, effects);
+    await this.writeEffects(client, effects, ownTransaction);
     return results;
   }
 
@@ -346,50 +363,53 @@ export class PgLedgerStore {
       );
       const ids = rows.map((row) => row.id as string);
       if (ids.length === 0) return [];
-      const state = await this.loadState(client, [], ids, ids);
+      const state = await this.loadState(client, [], ids, ids, false);
       const { expired, effects } = coreExpirePendingTransfers(state, now);
-      await this.writeEffects(client, effects);
+      await this.writeEffects(client, effects, false);
       return expired;
     });
   }
 
   /**
    * Locks the ordinary accounts the batch touches (in id order), then loads the transfers it
-   * refers to with their resolutions: the core's view of this batch.
+   * refers to with their resolutions: the core's view of this batch. Both statements go in one
+   * round trip (each still takes its own snapshot, so the load sees everything committed before
+   * the locks were granted); with `begin`, so does the BEGIN.
+   *
+   * The statements carry their values as literals (simple-query protocol allows several
+   * statements per round trip, parameters do not): every id is a validated UUID and every other
+   * value goes through `sqlLiteral`.
    */
-  private async loadState(client: LedgerDbClient, accountIds: string[], pendingIds: string[], transferIds: string[]): Promise<LedgerState> {
-    const locked = await client.query(
+  private async loadState(client: LedgerDbClient, accountIds: string[], pendingIds: string[], transferIds: string[], begin: boolean): Promise<LedgerState> {
+    const pending = uuidArray(pendingIds);
+    const sql =
+      (begin ? 'BEGIN;\n' : '') +
       `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts
         WHERE (flags & 4) = 0
-          AND id IN (SELECT unnest($1::uuid[])
-                     UNION SELECT debit_account_id FROM ledger_transfers WHERE id = ANY($2::uuid[])
-                     UNION SELECT credit_account_id FROM ledger_transfers WHERE id = ANY($2::uuid[]))
+          AND id IN (SELECT unnest(${uuidArray(accountIds)})
+                     UNION SELECT debit_account_id FROM ledger_transfers WHERE id = ANY(${pending})
+                     UNION SELECT credit_account_id FROM ledger_transfers WHERE id = ANY(${pending}))
         ORDER BY id
-        FOR NO KEY UPDATE`,
-      [accountIds, pendingIds],
-    );
+        FOR NO KEY UPDATE;
+      SELECT ${TRANSFER_COLUMNS}, r.status AS resolution_status, r.transfer_id AS resolution_transfer_id, r.resolved_at
+        FROM ledger_transfers t LEFT JOIN ledger_pending_resolutions r ON r.pending_id = t.id
+       WHERE t.id = ANY(${uuidArray(transferIds)})`;
+    const results = asResults(await client.query(sql));
+    const [lockedRows, transferRows] = begin ? [results[1]!.rows, results[2]!.rows] : [results[0]!.rows, results[1]!.rows];
     const state: LedgerState = { accounts: new Map(), transfers: new Map(), resolutions: new Map() };
-    for (const row of locked.rows) state.accounts.set(row.id, toAccount(row));
-    if (transferIds.length > 0) {
-      const { rows } = await client.query(
-        `SELECT ${TRANSFER_COLUMNS}, r.status AS resolution_status, r.transfer_id AS resolution_transfer_id, r.resolved_at
-           FROM ledger_transfers t LEFT JOIN ledger_pending_resolutions r ON r.pending_id = t.id
-          WHERE t.id = ANY($1::uuid[])`,
-        [transferIds],
-      );
-      for (const row of rows) {
-        state.transfers.set(row.id, toTransfer(row));
-        if (row.resolution_status) {
-          state.resolutions.set(row.id, { pendingId: row.id, status: row.resolution_status, transferId: row.resolution_transfer_id, resolvedAt: row.resolved_at });
-        }
+    for (const row of lockedRows) state.accounts.set(row.id, toAccount(row));
+    for (const row of transferRows) {
+      state.transfers.set(row.id, toTransfer(row));
+      if (row.resolution_status) {
+        state.resolutions.set(row.id, { pendingId: row.id, status: row.resolution_status, transferId: row.resolution_transfer_id, resolvedAt: row.resolved_at });
       }
     }
     // Hot accounts are not locked and enter the core with zero balances: they have no limit, so
     // their balance never decides an outcome, and only the deltas are written back.
     const referenced = new Set(accountIds);
     for (const id of pendingIds) {
-      const pending = state.transfers.get(id);
-      if (pending) referenced.add(pending.debitAccountId).add(pending.creditAccountId);
+      const transfer = state.transfers.get(id);
+      if (transfer) referenced.add(transfer.debitAccountId).add(transfer.creditAccountId);
     }
     const unknown = [...referenced].filter((id) => !state.accounts.has(id) && !this.hotAccounts.has(id));
     if (unknown.length > 0) {
@@ -405,10 +425,12 @@ export class PgLedgerStore {
     return state;
   }
 
-  /** Writes a batch's effects in one statement: transfers, resolutions, account and stripe deltas. */
-  private async writeEffects(client: LedgerDbClient, effects: LedgerEffects): Promise<void> {
-    if (effects.transfers.length === 0 && effects.resolutions.length === 0 && effects.accountDeltas.size === 0) return;
-    const t = effects.transfers;
+  /**
+   * Writes a batch's effects in one statement (transfers, resolutions, account and stripe deltas
+   * as data-modifying CTEs), followed by COMMIT in the same round trip when `commit` is set.
+   */
+  private async writeEffects(client: LedgerDbClient, effects: LedgerEffects, commit: boolean): Promise<void> {
+    const statements: string[] = [];
     const plain: [string, bigint[]][] = [];
     const hot: [string, bigint[]][] = [];
     for (const [id, d] of effects.accountDeltas) {
@@ -417,77 +439,79 @@ export class PgLedgerStore {
       else plain.push(row);
     }
     const stripe = this.nextStripe++ % this.stripes;
-    if (hot.length > 1) {
-      hot.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      await client.query(
-        `SELECT 1 FROM ledger_account_stripes WHERE account_id = ANY($1::uuid[]) AND stripe = $2 ORDER BY account_id FOR NO KEY UPDATE`,
-        [hot.map((h) => h[0]), stripe],
+    // Several hot accounts in one batch: their stripe rows are written in id order (VALUES order),
+    // the same order in every transaction.
+    hot.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const ctes: string[] = [];
+    if (effects.transfers.length > 0) {
+      const values = effects.transfers.map((t) =>
+        [
+          uuidLiteral(t.id),
+          uuidLiteral(t.debitAccountId),
+          uuidLiteral(t.creditAccountId),
+          bigintLiteral(t.amount),
+          sqlLiteral(t.code),
+          intLiteral(t.flags),
+          t.pendingId === null ? 'NULL::uuid' : uuidLiteral(t.pendingId),
+          intLiteral(t.timeoutSeconds),
+          timestampLiteral(t.expiresAt),
+          optionalUuidLiteral(t.links.jobId),
+          optionalUuidLiteral(t.links.attemptId),
+          t.links.paymentId === null ? 'NULL::text' : sqlLiteral(t.links.paymentId),
+          optionalUuidLiteral(t.links.disputeId),
+          optionalUuidLiteral(t.links.payoutId),
+          timestampLiteral(t.timestamp),
+        ].join(', '),
       );
-    }
-    const col = (rows: [string, bigint[]][], i: number) => rows.map((r) => r[1][i]!.toString());
-    await client.query(
-      `WITH
-        ins_t AS (
+      ctes.push(`ins_t AS (
           INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, code, flags, pending_id, timeout_seconds, expires_at,
                                         job_id, attempt_id, payment_id, dispute_id, payout_id, created_at)
-          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::int[], $7::uuid[], $8::int[], $9::timestamptz[],
-                               $10::uuid[], $11::uuid[], $12::text[], $13::uuid[], $14::uuid[], $15::timestamptz[])
-          RETURNING 1),
-        ins_r AS (
-          INSERT INTO ledger_pending_resolutions (pending_id, status, transfer_id, resolved_at)
-          SELECT * FROM unnest($16::uuid[], $17::text[], $18::uuid[], $19::timestamptz[])
-          RETURNING 1),
-        upd_a AS (
+          VALUES (${values.join('), (')}) RETURNING 1)`);
+    }
+    if (effects.resolutions.length > 0) {
+      const values = effects.resolutions.map((r) =>
+        [uuidLiteral(r.pendingId), sqlLiteral(r.status), r.transferId === null ? 'NULL::uuid' : uuidLiteral(r.transferId), timestampLiteral(r.resolvedAt)].join(', '),
+      );
+      ctes.push(`ins_r AS (INSERT INTO ledger_pending_resolutions (pending_id, status, transfer_id, resolved_at) VALUES (${values.join('), (')}) RETURNING 1)`);
+    }
+    const deltas = (rows: [string, bigint[]][]) => rows.map(([id, d]) => `(${uuidLiteral(id)}, ${d.map(bigintLiteral).join(', ')})`).join(', ');
+    if (plain.length > 0) {
+      ctes.push(`upd_a AS (
           UPDATE ledger_accounts a SET debits_pending = a.debits_pending + d.dp, debits_posted = a.debits_posted + d.dpo,
                                        credits_pending = a.credits_pending + d.cp, credits_posted = a.credits_posted + d.cpo
-            FROM unnest($20::uuid[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[]) AS d(id, dp, dpo, cp, cpo)
-           WHERE a.id = d.id
-          RETURNING 1),
-        upd_s AS (
-          UPDATE ledger_account_stripes s SET debits_pending = s.debits_pending + d.dp, debits_posted = s.debits_posted + d.dpo,
-                                              credits_pending = s.credits_pending + d.cp, credits_posted = s.credits_posted + d.cpo
-            FROM unnest($25::uuid[], $26::bigint[], $27::bigint[], $28::bigint[], $29::bigint[]) AS d(id, dp, dpo, cp, cpo)
-           WHERE s.account_id = d.id AND s.stripe = $30
-          RETURNING 1)
-      SELECT (SELECT count(*) FROM ins_t) AS transfers, (SELECT count(*) FROM upd_a) AS accounts, (SELECT count(*) FROM upd_s) AS stripes`,
-      [
-        t.map((x) => x.id),
-        t.map((x) => x.debitAccountId),
-        t.map((x) => x.creditAccountId),
-        t.map((x) => x.amount.toString()),
-        t.map((x) => x.code),
-        t.map((x) => x.flags),
-        t.map((x) => x.pendingId),
-        t.map((x) => x.timeoutSeconds),
-        t.map((x) => x.expiresAt),
-        t.map((x) => x.links.jobId),
-        t.map((x) => x.links.attemptId),
-        t.map((x) => x.links.paymentId),
-        t.map((x) => x.links.disputeId),
-        t.map((x) => x.links.payoutId),
-        t.map((x) => x.timestamp),
-        effects.resolutions.map((r) => r.pendingId),
-        effects.resolutions.map((r) => r.status),
-        effects.resolutions.map((r) => r.transferId),
-        effects.resolutions.map((r) => r.resolvedAt),
-        plain.map((p) => p[0]),
-        col(plain, 0),
-        col(plain, 1),
-        col(plain, 2),
-        col(plain, 3),
-        hot.map((h) => h[0]),
-        col(hot, 0),
-        col(hot, 1),
-        col(hot, 2),
-        col(hot, 3),
-        stripe,
-      ],
-    ).then(({ rows }) => {
-      const counts = rows[0];
-      if (Number(counts.accounts) !== plain.length || Number(counts.stripes) !== hot.length || Number(counts.transfers) !== t.length) {
-        throw new Error(`ledger write incomplete: ${JSON.stringify(counts)} for ${t.length} transfers, ${plain.length} accounts, ${hot.length} hot accounts`);
+            FROM (VALUES ${deltas(plain)}) AS d(id, dp, dpo, cp, cpo)
+           WHERE a.id = d.id RETURNING 1)`);
+    }
+    if (hot.length > 0) {
+      // An upsert, so a stripe row that does not exist yet (more stripes configured later) is created, never skipped.
+      ctes.push(`upd_s AS (
+          INSERT INTO ledger_account_stripes AS s (account_id, stripe, debits_pending, debits_posted, credits_pending, credits_posted)
+          SELECT d.id, ${stripe}, d.dp, d.dpo, d.cp, d.cpo FROM (VALUES ${deltas(hot)}) AS d(id, dp, dpo, cp, cpo)
+          ON CONFLICT (account_id, stripe) DO UPDATE SET
+            debits_pending = s.debits_pending + EXCLUDED.debits_pending, debits_posted = s.debits_posted + EXCLUDED.debits_posted,
+            credits_pending = s.credits_pending + EXCLUDED.credits_pending, credits_posted = s.credits_posted + EXCLUDED.credits_posted
+          RETURNING 1)`);
+    }
+    const expected = { transfers: effects.transfers.length, accounts: plain.length, stripes: hot.length };
+    if (ctes.length > 0) {
+      statements.push(
+        `WITH ${ctes.join(',\n')}
+         SELECT ${effects.transfers.length > 0 ? '(SELECT count(*) FROM ins_t)' : '0'} AS transfers,
+                ${plain.length > 0 ? '(SELECT count(*) FROM upd_a)' : '0'} AS accounts,
+                ${hot.length > 0 ? '(SELECT count(*) FROM upd_s)' : '0'} AS stripes`,
+      );
+    }
+    if (commit) statements.push('COMMIT');
+    if (statements.length === 0) return;
+    const results = asResults(await client.query(statements.join(';\n')));
+    if (ctes.length > 0) {
+      // Every row written is accounted for: accounts were locked (so exist), stripes are upserted,
+      // transfers insert or fail. A mismatch would be a bug; say so loudly.
+      const counts = results[0]!.rows[0];
+      if (Number(counts.transfers) !== expected.transfers || Number(counts.accounts) !== expected.accounts || Number(counts.stripes) !== expected.stripes) {
+        throw new Error(`ledger write incomplete: ${JSON.stringify(counts)} for ${JSON.stringify(expected)}`);
       }
-    });
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -748,7 +772,7 @@ export class PgLedgerStore {
     const pool = this.pool as unknown as Partial<LedgerDbClient>;
     if (typeof pool.query === 'function') return pool as LedgerDbClient;
     return {
-      query: async (text, values) => {
+      query: async (text: any, values?: unknown[]) => {
         const client = await this.pool.connect();
         try {
           return await client.query(text, values);
@@ -758,6 +782,47 @@ export class PgLedgerStore {
       },
     };
   }
+}
+
+// Literals for the fused multi-statement round trips. Ids are validated UUIDs; text is quoted the
+// way pg's own escapeLiteral does (doubling quotes, E'' with doubled backslashes when needed).
+
+function uuidLiteral(id: string): string {
+  if (!isUuid(id)) throw new Error('refusing a non-UUID id in ledger SQL');
+  return `'${id}'::uuid`;
+}
+
+function optionalUuidLiteral(id: string | null): string {
+  return id === null ? 'NULL::uuid' : uuidLiteral(id);
+}
+
+function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) if (!isUuid(id)) throw new Error('refusing a non-UUID id in ledger SQL');
+  return `'{${ids.join(',')}}'::uuid[]`;
+}
+
+function bigintLiteral(value: bigint): string {
+  return `${value.toString()}::bigint`;
+}
+
+function intLiteral(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error('refusing a non-integer in ledger SQL');
+  return `${value}::int`;
+}
+
+function timestampLiteral(value: Date | null): string {
+  return value === null ? 'NULL::timestamptz' : `'${value.toISOString()}'::timestamptz`;
+}
+
+/** A quoted SQL text literal, safe whatever `standard_conforming_strings` says. */
+function sqlLiteral(value: string): string {
+  if (value.includes('\0')) throw new Error('text with NUL cannot be stored');
+  const quoted = value.replace(/'/g, "''");
+  return value.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+}
+
+function asResults(result: unknown): { rows: any[] }[] {
+  return Array.isArray(result) ? result : [result as { rows: any[] }];
 }
 
 /** Thrown inside a transaction to roll it back and still answer `value`. */
