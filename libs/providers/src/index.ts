@@ -17,3 +17,6 @@ export { CommunityProvider, type CommunityProviderDeps, type CommunityTerminateO
 export { communityProviderConfigSchema, type CommunityProviderConfig, type CommunityProviderConfigInput } from './community/community.config.js';
 export type { CommunityNode, CommunityNodeSource } from './community/community.types.js';
 export { toStreamConfig } from './community/community.streams.js';
+
+// Aggregated listing and failover across the configured providers.
+export { ProviderRegistry, type AggregatedOfferListing, type FailoverResult, type OfferSkip, type ProviderFailure } from './registry/provider-registry.js';
