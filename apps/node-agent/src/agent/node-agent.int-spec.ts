@@ -188,6 +188,15 @@ describe('anneal-agent daemon against real NATS', () => {
     expect(agent.currentAttemptId()).toBe('att-real');
   });
 
+  it('rejects assignments it cannot hold: GPUs it does not have, expired ones', async () => {
+    const { observer, nodeId } = await setup(natsTestUrl(), new WiringCheckRunner({ maxSteps: 1, stepDelayMs: 1 }));
+    await expectEventually(() => expect(observer.heartbeats.length).toBeGreaterThan(0));
+    await observer.assign(nodeId, 'att-gpus', apiKeys.seed, { gpuIndices: [0, 5] });
+    await observer.assign(nodeId, 'att-expired', apiKeys.seed, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    await expectEventually(() => expect(observer.eventsOf('att-gpus')).toEqual([expect.objectContaining({ type: 'rejected', reason: 'insufficient_gpus' })]));
+    await expectEventually(() => expect(observer.eventsOf('att-expired')).toEqual([expect.objectContaining({ type: 'rejected', reason: 'expired' })]));
+  });
+
   it('stops an attempt at its max duration', async () => {
     const { observer, nodeId } = await setup(natsTestUrl(), new WiringCheckRunner({ maxSteps: 1000, stepDelayMs: 60_000 }));
     await observer.assign(nodeId, 'att-long', apiKeys.seed, { maxDurationS: 1 });

@@ -457,7 +457,7 @@ export class NodeAgent {
       msg.ack();
       return;
     }
-    const rejection = this.rejectionFor(assignment);
+    const rejection = await this.rejectionFor(assignment);
     if (rejection) {
       this.logger.info('rejected an assignment', { attemptId, reason: rejection.reason });
       await this.publishEvent(attemptId, 0, { type: 'rejected', ...rejection });
@@ -493,10 +493,15 @@ export class NodeAgent {
     this.heartbeatNow();
   }
 
-  private rejectionFor(assignment: Assignment): { reason: 'busy' | 'draining' | 'expired' | 'insufficient_gpus'; message: string } | null {
+  private async rejectionFor(assignment: Assignment): Promise<{ reason: 'busy' | 'draining' | 'expired' | 'insufficient_gpus'; message: string } | null> {
     if (this.state !== 'active') return { reason: 'draining', message: 'the node is draining and takes no new attempts' };
     if (this.attempt) return { reason: 'busy', message: 'the node is running another attempt' };
     if (Date.parse(assignment.uploads.expiresAt) <= this.nowMs()) return { reason: 'expired', message: 'the assignment expired before the node received it' };
+    const wanted = assignment.attempt.gpuIndices;
+    const gpus = this.lastHeartbeat?.gpus ?? (await this.options.gpus.read(false).catch(() => []));
+    const present = new Set(gpus.map((gpu) => gpu.index));
+    const missing = wanted?.filter((index) => !present.has(index)) ?? [];
+    if (missing.length > 0) return { reason: 'insufficient_gpus', message: `the node has no GPU with index ${missing.join(', ')}` };
     return null;
   }
 

@@ -1,7 +1,7 @@
 import type { Assignment } from '@anneal/providers';
 
 /** A valid assignment for `nodeId`, for tests. */
-export function buildAssignment(nodeId: string, attemptId: string, overrides: { steps?: number; maxDurationS?: number; budgetStopAt?: string | null; expiresAt?: string } = {}): Assignment {
+export function buildAssignment(nodeId: string, attemptId: string, overrides: { steps?: number; maxDurationS?: number; budgetStopAt?: string | null; expiresAt?: string; gpuIndices?: number[] | null } = {}): Assignment {
   return {
     schemaVersion: 1,
     type: 'assign',
@@ -26,7 +26,7 @@ export function buildAssignment(nodeId: string, attemptId: string, overrides: { 
       runnerKind: 'synthetic',
       maxDurationS: overrides.maxDurationS ?? 3600,
       budgetStopAt: overrides.budgetStopAt ?? null,
-      gpuIndices: null,
+      gpuIndices: overrides.gpuIndices ?? null,
     },
     dataset: { getUrl: 'http://127.0.0.1:9/datasets/d1?X-Amz-Signature=secret', sizeBytes: 1024, sha256: null },
     uploads: {
