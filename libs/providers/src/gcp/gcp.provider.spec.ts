@@ -146,6 +146,16 @@ describe('GcpProvider.provision (real client against the Compute fake)', () => {
     expect(fake.requests.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
   });
 
+  it('is idempotent: provisioning the same attempt again returns the existing instance', async () => {
+    const provider = new GcpProvider(config());
+    const attemptId = nextAttempt();
+    const first = await provider.provision({ attemptId, offerId: 'gcp:us-central1-a:nvidia-l4:1:standard', agent });
+    const before = fake.instances.size;
+    const again = await provider.provision({ attemptId, offerId: 'gcp:us-central1-a:nvidia-l4:1:standard', agent });
+    expect(again.instanceId).toBe(first.instanceId);
+    expect(fake.instances.size).toBe(before);
+  });
+
   it('attaches T4s to an N1 machine as guestAccelerators, on-demand', async () => {
     const provider = new GcpProvider(config());
     await provider.provision({ attemptId: nextAttempt(), offerId: 'gcp:us-central1-b:nvidia-tesla-t4:2:standard', agent });

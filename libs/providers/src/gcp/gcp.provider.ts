@@ -3,7 +3,7 @@ import type { ComputeProvider, SpotCapability } from '../port/compute-provider.p
 import { NotFoundError, ProvisioningError } from '../port/provider.errors.js';
 import type { InstanceState, OfferListing, OfferQuery, ProvisionedInstance, ProvisionRequest } from '../port/provider.types.js';
 import { matchesOfferQuery } from '../port/offer-query.js';
-import { GcpComputeClient } from './gcp.client.js';
+import { GcpComputeClient, type GcpInstance } from './gcp.client.js';
 import { gcpProviderConfigSchema, type GcpProviderConfig, type GcpProviderConfigInput } from './gcp.config.js';
 import {
   gcpCallError,
@@ -11,6 +11,7 @@ import {
   gcpInstanceName,
   gcpInstanceResource,
   gcpInstanceStatus,
+  gcpLabelValue,
   gcpOfferId,
   gcpOffers,
   gcpOperationError,
@@ -19,6 +20,11 @@ import {
   type GcpErrorContext,
 } from './gcp.mapper.js';
 import { GCP_PRICING, machineShapeFor, regionOfZone, zonePrices, type GcpPricingCatalog } from './gcp-pricing.js';
+
+/** google-gax's ALREADY_EXISTS (gRPC 6, HTTP 409). */
+function isAlreadyExists(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 6;
+}
 
 /**
  * Google Compute Engine capacity: offers from the pricing catalog for the configured zones,
@@ -79,6 +85,19 @@ export class GcpProvider implements ComputeProvider, SpotCapability {
       const started = await this.#client.insertInstance(key.zone, resource, request.attemptId);
       operation = await this.#client.waitForOperation(key.zone, started, this.#config.operationTimeoutMs);
     } catch (error) {
+      if (isAlreadyExists(error)) {
+        const existing = await this.#existingForAttempt(key.zone, name, request.attemptId);
+        if (existing) {
+          return {
+            providerKind: 'gcp',
+            instanceId: gcpInstanceId(key.zone, name),
+            offerId: request.offerId,
+            region: regionOfZone(key.zone),
+            zone: key.zone,
+            status: gcpInstanceStatus(existing.status),
+          };
+        }
+      }
       throw gcpCallError(error, context);
     }
     const failure = gcpOperationError(operation, context);
@@ -140,6 +159,16 @@ export class GcpProvider implements ComputeProvider, SpotCapability {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  /** A retried provision: the instance of this attempt already exists (same name, same attempt label). */
+  async #existingForAttempt(zone: string, name: string, attemptId: string): Promise<GcpInstance | null> {
+    try {
+      const instance = await this.#client.getInstance(zone, name);
+      return instance.labels?.['anneal-attempt-id'] === gcpLabelValue(attemptId) ? instance : null;
+    } catch {
+      return null;
+    }
   }
 
   #parseInstanceId(instanceId: string): { zone: string; name: string } {
