@@ -219,9 +219,10 @@ describe('anneal-agent daemon against real NATS', () => {
     await expectEventually(() => expect(observer.heartbeats.at(-1)?.state).toBe('offline'));
     expect(observer.heartbeats.some((heartbeat) => heartbeat.state === 'draining')).toBe(true);
     expect(observer.eventsOf('att-drain').at(-1)).toMatchObject({ type: 'finished', exitReason: 'preempted' });
-    const count = observer.heartbeats.length;
-    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS * 3));
-    expect(observer.heartbeats.length).toBe(count); // nothing after the offline heartbeat
+    const offline = observer.heartbeats.filter((heartbeat) => heartbeat.state === 'offline');
+    expect(offline).toHaveLength(1);
+    expect(offline[0]!.seq).toBe(Math.max(...observer.heartbeats.map((heartbeat) => heartbeat.seq)));
+    expect(agent.isConnected()).toBe(false);
   });
 });
 
