@@ -42,13 +42,20 @@ CREATE TABLE ledger_account_stripes (
 
 CREATE TABLE ledger_transfers (
   id uuid PRIMARY KEY,
-  seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-  debit_account_id uuid NOT NULL REFERENCES ledger_accounts (id),
-  credit_account_id uuid NOT NULL REFERENCES ledger_accounts (id),
+  -- Insertion order: the statement cursor. Indexed only together with an account (below).
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  -- No foreign keys to ledger_accounts on purpose: every transfer's accounts are checked by the
+  -- ledger core under the same transaction (ordinary ones are even row-locked), accounts can never
+  -- be deleted (trigger below), and a foreign-key check would take a KEY SHARE lock on the hot
+  -- platform revenue row in every transaction (multixact churn on the busiest row of the ledger).
+  debit_account_id uuid NOT NULL,
+  credit_account_id uuid NOT NULL,
   amount bigint NOT NULL CHECK (amount > 0),
   code text NOT NULL,
   flags integer NOT NULL CHECK (flags >= 0),
-  pending_id uuid REFERENCES ledger_transfers (id),
+  -- The hold a post/void resolves (checked by the core under the accounts' locks; no foreign key,
+  -- which would lock the hold's row, a WAL write, on every post and void; transfers are never deleted).
+  pending_id uuid,
   timeout_seconds integer NOT NULL DEFAULT 0 CHECK (timeout_seconds >= 0),
   expires_at timestamptz,
   job_id uuid,
@@ -72,9 +79,9 @@ CREATE INDEX ledger_transfers_expiry_ix ON ledger_transfers (expires_at) WHERE e
 
 -- How each hold ended (posted, voided, expired): one row per hold, ever.
 CREATE TABLE ledger_pending_resolutions (
-  pending_id uuid PRIMARY KEY REFERENCES ledger_transfers (id),
+  pending_id uuid PRIMARY KEY,
   status text NOT NULL CHECK (status IN ('posted','voided','expired')),
-  transfer_id uuid REFERENCES ledger_transfers (id),
+  transfer_id uuid,
   resolved_at timestamptz NOT NULL,
   CONSTRAINT ledger_pending_resolutions_transfer_ck CHECK ((transfer_id IS NULL) = (status = 'expired'))
 );
@@ -128,6 +135,23 @@ BEGIN
     USING ERRCODE = 'restrict_violation', HINT = 'Correct the ledger with a new transfer instead.';
 END;
 $fn$;
+CREATE FUNCTION ledger_refuse_account_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE EXCEPTION 'ledger accounts are never deleted: % refused', TG_OP USING ERRCODE = 'restrict_violation';
+END;
+$fn$;
+CREATE TRIGGER ledger_accounts_no_delete BEFORE DELETE ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION ledger_refuse_account_delete();
+CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_account_delete();
+-- Balances change; what an account is does not.
+CREATE FUNCTION ledger_refuse_account_identity_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF NEW.id <> OLD.id OR NEW.kind <> OLD.kind OR NEW.owner_id IS DISTINCT FROM OLD.owner_id OR NEW.flags <> OLD.flags THEN
+    RAISE EXCEPTION 'a ledger account''s id, kind, owner and flags never change' USING ERRCODE = 'restrict_violation';
+  END IF;
+  RETURN NEW;
+END;
+$fn$;
+CREATE TRIGGER ledger_accounts_identity_fixed BEFORE UPDATE OF id, kind, owner_id, flags ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION ledger_refuse_account_identity_change();
 CREATE TRIGGER ledger_transfers_append_only BEFORE UPDATE OR DELETE ON ledger_transfers FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 CREATE TRIGGER ledger_transfers_no_truncate BEFORE TRUNCATE ON ledger_transfers FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
 CREATE TRIGGER ledger_pending_resolutions_append_only BEFORE UPDATE OR DELETE ON ledger_pending_resolutions FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
@@ -148,6 +172,8 @@ DROP TABLE ledger_transfers;
 DROP TABLE ledger_account_stripes;
 DROP TABLE ledger_accounts;
 DROP FUNCTION ledger_refuse_change();
+DROP FUNCTION ledger_refuse_account_delete();
+DROP FUNCTION ledger_refuse_account_identity_change();
 `,
 });
 

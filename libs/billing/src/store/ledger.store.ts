@@ -653,13 +653,13 @@ export class PgLedgerStore {
     const before = input.cursor && /^\d{1,19}$/.test(input.cursor) ? input.cursor : MAX_BIGINT;
     const { rows } = await this.poolClient().query(
       `WITH page AS (
-         SELECT seq FROM (SELECT seq FROM ledger_transfers WHERE debit_account_id = ANY($1::uuid[]) AND seq < $2::bigint ORDER BY seq DESC LIMIT $3) d
+         SELECT id, seq FROM (SELECT id, seq FROM ledger_transfers WHERE debit_account_id = ANY($1::uuid[]) AND seq < $2::bigint ORDER BY seq DESC LIMIT $3) d
          UNION
-         SELECT seq FROM (SELECT seq FROM ledger_transfers WHERE credit_account_id = ANY($1::uuid[]) AND seq < $2::bigint ORDER BY seq DESC LIMIT $3) c
+         SELECT id, seq FROM (SELECT id, seq FROM ledger_transfers WHERE credit_account_id = ANY($1::uuid[]) AND seq < $2::bigint ORDER BY seq DESC LIMIT $3) c
          ORDER BY seq DESC LIMIT $3)
        SELECT t.seq, ${TRANSFER_COLUMNS}, r.status AS resolution_status,
               u.gpu_model, u.gpu_count, u.billable_seconds, u.price_micros_per_gpu_hour, u.cost_micros, u.charged_micros
-         FROM page JOIN ledger_transfers t ON t.seq = page.seq
+         FROM page JOIN ledger_transfers t ON t.id = page.id
          LEFT JOIN ledger_pending_resolutions r ON r.pending_id = t.id
          LEFT JOIN ledger_usage_records u ON u.attempt_id = t.attempt_id
         ORDER BY t.seq DESC`,
