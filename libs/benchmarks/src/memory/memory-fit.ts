@@ -64,7 +64,7 @@ export function tokensPerGpuMicroBatch(shape: Shape, batchSize: number, gpuCount
 }
 
 /** Memory needed per GPU, with its parts. */
-export function estimateMemory(recipe: TrainingRecipe, gpuCount: number): MemoryBreakdown {
+export function estimateMemory(recipe: TrainingRecipe, gpuCount = 1): MemoryBreakdown {
   const params = recipe.model.paramsB * 1e9;
   const weightsBytes = params * weightBytesPerParam(recipe.precision, recipe.quantization);
   let stateBytes: number;
