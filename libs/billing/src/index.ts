@@ -14,6 +14,7 @@ export {
 } from './ledger/account-ids.js';
 export {
   Ledger,
+  MAX_BALANCE,
   checkLedgerInvariants,
   createAccounts,
   createTransfers,

@@ -86,6 +86,10 @@ describe('plain transfers', () => {
     [{ timeoutSeconds: 5 }, 'timeout_reserved_for_pending_transfer'],
     [{ flags: TransferFlags.pending | TransferFlags.voidPending }, 'flags_are_mutually_exclusive'],
     [{ code: 'nope' as 'transfer' }, 'code_invalid'],
+    [{ links: { jobId: 'job-1' } }, 'link_invalid'],
+    [{ debitAccountId: clearing, amount: 2n ** 63n }, 'overflows_balance'],
+    [{ links: { paymentId: '' } }, 'link_invalid'],
+    [{ links: { paymentId: 'x'.repeat(256) } }, 'link_invalid'],
     [{ flags: TransferFlags.pending, timeoutSeconds: -1 }, 'timeout_invalid'],
   ])('refuses %o with %s', (patch, code) => {
     const ledger = ledgerWithCredit(1_000n);

@@ -53,6 +53,9 @@ function emptyEffects(): LedgerEffects {
   return { transfers: [], resolutions: [], accountDeltas: new Map() };
 }
 
+/** The largest amount or balance the store can hold (Postgres bigint). */
+export const MAX_BALANCE = 2n ** 63n - 1n;
+
 const BALANCE_FIELDS = ['debitsPending', 'debitsPosted', 'creditsPending', 'creditsPosted'] as const;
 type BalanceField = (typeof BALANCE_FIELDS)[number];
 
@@ -204,6 +207,16 @@ function compareExisting(existing: Transfer, input: TransferInput): CreateTransf
   return same ? 'exists' : 'exists_with_different_fields';
 }
 
+function validLinks(links: Partial<TransferLinks> | undefined): boolean {
+  if (!links) return true;
+  for (const id of [links.jobId, links.attemptId, links.disputeId, links.payoutId]) {
+    if (id !== undefined && id !== null && !isUuid(id)) return false;
+  }
+  const paymentId = links.paymentId;
+  // eslint-disable-next-line no-control-regex
+  return paymentId === undefined || paymentId === null || (paymentId.length > 0 && paymentId.length <= 255 && !/[\u0000]/.test(paymentId));
+}
+
 function isExpired(pending: Transfer, now: Date): boolean {
   return pending.expiresAt !== null && pending.expiresAt.getTime() <= now.getTime();
 }
@@ -215,6 +228,7 @@ function applyOne(state: LedgerState, input: TransferInput, now: Date, chain: Ch
   const modes = [TransferFlags.pending, TransferFlags.postPending, TransferFlags.voidPending].filter((f) => hasFlag(flags, f));
   if (modes.length > 1 || (flags & ~(TransferFlags.linked | IDENTITY_FLAGS)) !== 0) return 'flags_are_mutually_exclusive';
 
+  if (!validLinks(input.links)) return 'link_invalid';
   const existing = state.transfers.get(input.id);
   if (existing) return compareExisting(existing, input);
 
@@ -283,6 +297,13 @@ function applyOne(state: LedgerState, input: TransferInput, now: Date, chain: Ch
   const credit = state.accounts.get(input.creditAccountId);
   if (!credit) return 'credit_account_not_found';
   const amount = input.amount;
+  if (
+    amount > MAX_BALANCE ||
+    debit.debitsPending + debit.debitsPosted + amount > MAX_BALANCE ||
+    credit.creditsPending + credit.creditsPosted + amount > MAX_BALANCE
+  ) {
+    return 'overflows_balance';
+  }
   if (hasFlag(debit.flags, AccountFlags.debitsMustNotExceedCredits) && debit.debitsPending + debit.debitsPosted + amount > debit.creditsPosted) {
     return 'insufficient_funds';
   }

@@ -182,6 +182,8 @@ export type CreateTransferResult =
   | 'linked_event_chain_open'
   | 'id_invalid'
   | 'code_invalid'
+  /** A job/attempt/dispute/payout link is not a UUID, or the payment id is empty or longer than 255 characters. */
+  | 'link_invalid'
   | 'flags_are_mutually_exclusive'
   | 'accounts_must_be_different'
   | 'debit_account_required'
@@ -203,6 +205,8 @@ export type CreateTransferResult =
   | 'pending_transfer_expired'
   | 'timeout_reserved_for_pending_transfer'
   | 'timeout_invalid'
+  /** The amount, or a balance it would produce, does not fit in 63 bits (the database's bigint). */
+  | 'overflows_balance'
   /** The debit account has `debitsMustNotExceedCredits` and this would take it below zero. */
   | 'insufficient_funds'
   /** The credit account has `creditsMustNotExceedDebits` and this would exceed it. */

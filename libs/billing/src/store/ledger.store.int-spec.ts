@@ -247,7 +247,11 @@ describe('the pure core and the store agree', () => {
 });
 
 describe('concurrency', () => {
-  it('8 parallel callers over shared accounts: no deadlock, nothing negative, invariants hold', async () => {
+  it.each([
+    ['group commit', () => store],
+    ['one transaction per call', () => new PgLedgerStore(pool, { hotAccountStripes: 8, groupCommit: { maxConcurrentFlushes: 0 } })],
+  ])('8 parallel callers over shared accounts (%s): no deadlock, nothing negative, invariants hold', async (_mode, makeStore) => {
+    const store = makeStore();
     const orgs = await Promise.all([newOrg(50_000n), newOrg(50_000n), newOrg(50_000n)]);
     const providers = await Promise.all([newProvider(), newProvider()]);
     const accounts = [
@@ -317,6 +321,21 @@ describe('concurrency', () => {
     expect(total <= 10_000n).toBe(true);
     expect((await store.getOrgBalance(orgId)).availableMicros).toBe(10_000n - total);
     expect(await store.checkInvariants()).toEqual([]);
+  });
+
+  it('keeps one caller\'s bad request out of the others\' group', async () => {
+    const orgId = await newOrg(1_000n);
+    const available = accountIdFor('org_available', orgId);
+    const good = (amount: bigint): TransferInput => ({ id: newId(), debitAccountId: available, creditAccountId: revenue, amount, code: 'transfer' });
+    const outcomes = await Promise.allSettled([
+      store.createTransfers([good(1n)], T0),
+      store.createTransfers([{ ...good(1n), links: { jobId: 'not-a-uuid' } }], T0),
+      store.createTransfers([good(2n)], new Date(Number.NaN)),
+      store.createTransfers([{ ...good(1n), amount: 2n ** 63n }], T0),
+      store.createTransfers([good(3n)], T0),
+    ]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value[0]!.result : 'rejected'))).toEqual(['ok', 'link_invalid', 'rejected', 'overflows_balance', 'ok']);
+    expect((await store.getOrgBalance(orgId)).availableMicros).toBe(996n);
   });
 
   it('lets exactly one of 8 racing callers create an id or resolve a hold', async () => {

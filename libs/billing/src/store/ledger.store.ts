@@ -46,6 +46,21 @@ export interface PgLedgerStoreOptions {
   hotAccountStripes?: number;
   /** How often a transaction is retried after a deadlock, serialization failure or id race (default 8). */
   maxRetries?: number;
+  /**
+   * Group commit (TigerBeetle's batching): concurrent `createTransfers` calls of this store are
+   * queued and applied together, in arrival order, in one database transaction (one lock round
+   * trip, one write, one commit for the lot). `maxConcurrentFlushes` transactions run at once
+   * (default 2); each takes up to `maxBatchesPerFlush` queued calls (default 64). Set
+   * `maxConcurrentFlushes: 0` to give every call its own transaction.
+   */
+  groupCommit?: { maxConcurrentFlushes?: number; maxBatchesPerFlush?: number };
+}
+
+interface QueuedBatch {
+  inputs: readonly TransferInput[];
+  now: Date;
+  resolve(results: TransferOutcome[]): void;
+  reject(error: unknown): void;
 }
 
 export type UsageRecordResult = 'ok' | 'exists' | 'exists_with_different_fields';
@@ -169,6 +184,10 @@ export class PgLedgerStore {
   private readonly stripes: number;
   private readonly maxRetries: number;
   private nextStripe = 0;
+  private readonly maxFlushes: number;
+  private readonly maxBatchesPerFlush: number;
+  private readonly queue: QueuedBatch[] = [];
+  private flushing = 0;
   /** Hot accounts' immutable identity (kind, owner, flags): they are never locked, so we remember them. */
   private readonly hotAccounts = new Map<string, Account>();
 
@@ -178,6 +197,8 @@ export class PgLedgerStore {
   ) {
     this.stripes = options.hotAccountStripes ?? 16;
     this.maxRetries = options.maxRetries ?? 8;
+    this.maxFlushes = options.groupCommit?.maxConcurrentFlushes ?? 2;
+    this.maxBatchesPerFlush = options.groupCommit?.maxBatchesPerFlush ?? 64;
     if (!Number.isInteger(this.stripes) || this.stripes < 1 || this.stripes > 1024) throw new RangeError('hotAccountStripes must be 1..1024');
   }
 
@@ -328,11 +349,35 @@ export class PgLedgerStore {
 
   /**
    * Creates a batch of transfers atomically per linked chain; outcomes as in the pure core.
-   * Two round trips: `BEGIN; lock; load` and `write; COMMIT`.
+   * Concurrent calls are group-committed (see `PgLedgerStoreOptions.groupCommit`): each call's
+   * outcome is exactly what it would be had the calls run one after another in arrival order.
+   * A transaction takes two round trips: `BEGIN; lock; load` and `write; COMMIT`.
    */
   createTransfers(inputs: readonly TransferInput[], now: Date): Promise<TransferOutcome[]> {
     if (inputs.length === 0) return Promise.resolve([]);
-    return this.withConnection((client) => this.runBatch(client, inputs, now, true));
+    // A bad clock value must fail its own call, never the group it would have joined.
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) return Promise.reject(new TypeError('createTransfers needs a valid Date for now'));
+    if (this.maxFlushes <= 0) return this.withConnection((client) => this.runBatches(client, [{ inputs, now }], true).then((r) => r[0]!));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ inputs, now, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.flushing < this.maxFlushes && this.queue.length > 0) {
+      const group = this.queue.splice(0, this.maxBatchesPerFlush);
+      this.flushing++;
+      this.withConnection((client) => this.runBatches(client, group, true))
+        .then(
+          (results) => group.forEach((batch, i) => batch.resolve(results[i]!)),
+          (error: unknown) => group.forEach((batch) => batch.reject(error)),
+        )
+        .finally(() => {
+          this.flushing--;
+          this.pump();
+        });
+    }
   }
 
   /** The same as `createTransfers`, inside a transaction the caller already opened on `client`. */
@@ -342,11 +387,26 @@ export class PgLedgerStore {
   }
 
   private async runBatch(client: LedgerDbClient, inputs: readonly TransferInput[], now: Date, ownTransaction: boolean): Promise<TransferOutcome[]> {
-    const pendingIds = unique(inputs.flatMap((t) => (t.pendingId !== undefined && isUuid(t.pendingId) ? [t.pendingId] : [])));
-    const accountIds = unique(inputs.flatMap((t) => [t.debitAccountId, t.creditAccountId]).filter((id): id is string => id !== undefined && isUuid(id)));
-    const transferIds = unique([...inputs.map((t) => t.id).filter(isUuid), ...pendingIds]);
+    return (await this.runBatches(client, [{ inputs, now }], ownTransaction))[0]!;
+  }
+
+  /** Runs batches one after another through the core over one locked view, and writes them together. */
+  private async runBatches(
+    client: LedgerDbClient,
+    batches: readonly { inputs: readonly TransferInput[]; now: Date }[],
+    ownTransaction: boolean,
+  ): Promise<TransferOutcome[][]> {
+    const all = batches.flatMap((b) => b.inputs);
+    const pendingIds = unique(all.flatMap((t) => (t.pendingId !== undefined && isUuid(t.pendingId) ? [t.pendingId] : [])));
+    const accountIds = unique(all.flatMap((t) => [t.debitAccountId, t.creditAccountId]).filter((id): id is string => id !== undefined && isUuid(id)));
+    const transferIds = unique([...all.map((t) => t.id).filter(isUuid), ...pendingIds]);
     const state = await this.loadState(client, accountIds, pendingIds, transferIds, ownTransaction);
-    const { results, effects } = coreCreateTransfers(state, inputs, now);
+    const effects: LedgerEffects = { transfers: [], resolutions: [], accountDeltas: new Map() };
+    const results = batches.map((batch) => {
+      const outcome = coreCreateTransfers(state, batch.inputs, batch.now);
+      mergeEffects(effects, outcome.effects);
+      return outcome.results;
+    });
     await this.writeEffects(client, effects, ownTransaction);
     return results;
   }
@@ -829,6 +889,21 @@ function asResults(result: unknown): { rows: any[] }[] {
 class Rollback<T> extends Error {
   constructor(readonly value: T) {
     super('rolled back');
+  }
+}
+
+function mergeEffects(into: LedgerEffects, from: LedgerEffects): void {
+  into.transfers.push(...from.transfers);
+  into.resolutions.push(...from.resolutions);
+  for (const [id, d] of from.accountDeltas) {
+    const sum = into.accountDeltas.get(id);
+    if (!sum) into.accountDeltas.set(id, { ...d });
+    else {
+      sum.debitsPending += d.debitsPending;
+      sum.debitsPosted += d.debitsPosted;
+      sum.creditsPending += d.creditsPending;
+      sum.creditsPosted += d.creditsPosted;
+    }
   }
 }
 
