@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { accountIdFor, deriveUuid } from '../ledger/account-ids.js';
 import { TransferFlags, type CreateTransferResult, type TransferInput } from '../ledger/ledger.types.js';
 import { applyLedgerMigrations } from '../store/ledger.migrations.js';
-import { PgLedgerStore, type LedgerDbPool } from '../store/ledger.store.js';
+import { PgLedgerStore, type LedgerDbPool, type PgLedgerStoreOptions } from '../store/ledger.store.js';
 import { planTopUp } from '../settlement/settlement.planner.js';
 
 export interface LedgerBenchOptions {
@@ -10,8 +10,8 @@ export interface LedgerBenchOptions {
   pool: LedgerDbPool & { query?: unknown };
   callers?: number;
   durationMs: number;
-  /** Hot-account stripes for the store under test (default 16). */
-  hotAccountStripes?: number;
+  /** Options of the store under test (default: 16 hot-account stripes, group commit on). */
+  storeOptions?: PgLedgerStoreOptions;
   /** Wall clock for transfer timestamps and the measured duration (default: the real one). */
   clock?: () => Date;
 }
@@ -46,7 +46,7 @@ export async function runLedgerBench(options: LedgerBenchOptions): Promise<Ledge
   } finally {
     client.release();
   }
-  const store = new PgLedgerStore(options.pool, { hotAccountStripes: options.hotAccountStripes ?? 16 });
+  const store = new PgLedgerStore(options.pool, options.storeOptions ?? {});
   const runId = randomUUID();
   let counter = 0;
   const newId = () => deriveUuid('ledger-bench', runId, String(counter++));

@@ -135,6 +135,11 @@ describe('transfers', () => {
     expect((await store.createTransfers([{ ...transfer, id: newId(), debitAccountId: newId() }], T0))[0]!.result).toBe('debit_account_not_found');
     expect(await store.getOrgBalance(orgId)).toEqual({ availableMicros: 700n, heldMicros: 0n });
     expect(await store.lookupTransfers([transfer.id])).toMatchObject([{ id: transfer.id, amount: 300n, timestamp: T0 }]);
+    // Text reaches the database as data, never as SQL.
+    const hostile = `pi_'); DROP TABLE ledger_accounts; -- \\' \\\\ ü`;
+    const topUp = planTopUp({ orgId, paymentId: hostile, amountMicros: 5n });
+    expect((await store.createTransfers([topUp], T0))[0]!.result).toBe('ok');
+    expect((await store.lookupTransfers([topUp.id]))[0]!.links.paymentId).toBe(hostile);
   });
 
   it('posts holds in part, voids them, expires them, and never resolves one twice', async () => {
