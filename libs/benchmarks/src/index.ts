@@ -93,7 +93,7 @@ export {
   provisioningSeconds,
 } from './estimator/estimator.js';
 export type { JobInput, Offer, OfferEstimate, PreparedJob, Quantiles } from './estimator/estimator.js';
-export { costMicros, formatDuration, formatMicros, formatSummary, validatePrice } from './estimator/cost.js';
+export { costMicros, formatApproxCost, formatDuration, formatMicros, formatSummary, validatePrice } from './estimator/cost.js';
 
 // Public step-time tables
 export { parseCsv, parseCsvRecords } from './public-tables/csv.js';

@@ -17,11 +17,26 @@ export function validatePrice(price: bigint | number): Result<bigint, EstimateEr
 
 /** Micro-dollars for `runtimeSeconds` on `gpuCount` GPUs at `priceMicrosPerGpuHour` each. */
 export function costMicros(runtimeSeconds: number, priceMicrosPerGpuHour: bigint, gpuCount: number): bigint {
-  const runtimeMs = BigInt(Math.max(0, Math.ceil(runtimeSeconds * 1000)));
-  const numerator = runtimeMs * priceMicrosPerGpuHour * BigInt(gpuCount);
+  const runtimeMs = Math.max(0, Math.ceil(runtimeSeconds * 1000));
+  // Exact integer arithmetic in doubles while the product stays below 2^53 (the common case, and
+  // much cheaper than bigint); bigint beyond.
+  if (priceMicrosPerGpuHour <= MAX_FAST_PRICE) {
+    const price = Number(priceMicrosPerGpuHour);
+    const numerator = runtimeMs * price * gpuCount;
+    if (numerator <= Number.MAX_SAFE_INTEGER) {
+      const quotient = Math.floor(numerator / 3_600_000);
+      const remainder = numerator - quotient * 3_600_000;
+      // Correct a quotient the float division rounded across an integer.
+      const q = remainder < 0 ? quotient - 1 : remainder >= 3_600_000 ? quotient + 1 : quotient;
+      return BigInt(numerator - q * 3_600_000 === 0 ? q : q + 1);
+    }
+  }
+  const numerator = BigInt(runtimeMs) * priceMicrosPerGpuHour * BigInt(gpuCount);
   const quotient = numerator / MS_PER_HOUR;
   return numerator % MS_PER_HOUR === 0n ? quotient : quotient + 1n;
 }
+
+const MAX_FAST_PRICE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** "38 s", "38 min", "2.5 h", "3.2 days". */
 export function formatDuration(seconds: number): string {
@@ -37,22 +52,36 @@ function trimZero(text: string): string {
   return text.endsWith('.0') ? text.slice(0, -2) : text;
 }
 
+/** '1234567' → '1,234,567' (no Intl: this runs once per offer). */
+function groupThousands(digits: string): string {
+  let out = '';
+  for (let i = 0; i < digits.length; i += 1) {
+    if (i > 0 && (digits.length - i) % 3 === 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 /** "$0.68", "$12.40", "$1,234", "<$0.01". */
 export function formatMicros(micros: bigint): string {
   if (micros < 10_000n) return micros === 0n ? '$0.00' : '<$0.01';
   const cents = (micros + 5_000n) / 10_000n;
   if (cents < 100_000n) {
-    const dollars = cents / 100n;
-    const rest = (cents % 100n).toString().padStart(2, '0');
-    return `$${dollars.toLocaleString('en-US')}.${rest}`;
+    const c = Number(cents);
+    const rest = c % 100;
+    return `$${groupThousands(String((c - rest) / 100))}.${rest < 10 ? '0' : ''}${rest}`;
   }
   const dollars = (micros + 500_000n) / 1_000_000n;
-  return `$${dollars.toLocaleString('en-US')}`;
+  return `$${groupThousands(dollars.toString())}`;
 }
 
 /** "~38 min, ~$0.68 on 1× RTX 4090 (community)". */
 export function formatSummary(input: { runtimeSeconds: number; costMicros: bigint; gpuCount: number; gpuName: string; providerKind: string }): string {
-  const cost = formatMicros(input.costMicros);
-  const approxCost = cost.startsWith('<') ? cost : `~${cost}`;
-  return `~${formatDuration(input.runtimeSeconds)}, ${approxCost} on ${input.gpuCount}× ${input.gpuName} (${input.providerKind})`;
+  return `~${formatDuration(input.runtimeSeconds)}, ${formatApproxCost(input.costMicros)} on ${input.gpuCount}× ${input.gpuName} (${input.providerKind})`;
+}
+
+/** "~$0.68", or "<$0.01". */
+export function formatApproxCost(micros: bigint): string {
+  const cost = formatMicros(micros);
+  return cost.startsWith('<') ? cost : `~${cost}`;
 }

@@ -18,7 +18,7 @@ import { recipeKey, resolveGpu, resolveRecipe, validateGpuCount, type RecipeInpu
 import { checkMemoryFit } from '../memory/memory-fit.js';
 import { err, estimateError, ok, type EstimateError, type Result } from '../result.js';
 import { stepsFromData, validateSteps, type DatasetSize } from '../steps/steps-from-data.js';
-import { costMicros, formatSummary, validatePrice } from './cost.js';
+import { costMicros, formatApproxCost, formatDuration, validatePrice } from './cost.js';
 import type { BenchmarkSnapshot } from './snapshot.js';
 import { DEFAULT_TUNING, catalogSpeedLog, estimateStepTime, type Basis, type EstimatorTuning, type StepTimeEstimate } from './step-time.js';
 
@@ -192,11 +192,40 @@ function estimateProfile(
   return ok({ key, keyString: keyToString(key), gpu, step, validationMs, memory: { needGb: fit.needGb, haveGb: fit.haveGb } });
 }
 
-function assemble(prepared: PreparedJob, profile: ProfileEstimate, provisioning: Quantiles<number>, price: bigint, providerKind: string): OfferEstimate {
+/** What every offer of one hardware profile and provider kind shares. */
+interface ProfileAndKind {
+  profile: ProfileEstimate;
+  providerKind: string;
+  stepTimeMs: Quantiles<number>;
+  runtimeSeconds: Quantiles<number>;
+  breakdownSeconds: OfferEstimate['breakdownSeconds'];
+  /** "~38 min" and " on 1× RTX 4090 (community)", around the cost. */
+  summaryHead: string;
+  summaryTail: string;
+}
+
+function profileAndKind(prepared: PreparedJob, profile: ProfileEstimate, provisioning: Quantiles<number>, providerKind: string): ProfileAndKind {
   const prompts = prepared.validationRuns * prepared.promptsPerRun;
   const stepTimeMs = { p10: profile.step.p10Ms, p50: profile.step.p50Ms, p90: profile.step.p90Ms };
   const runtime = (q: 'p10' | 'p50' | 'p90'): number => (prepared.steps * stepTimeMs[q] + prompts * profile.validationMs[q]) / 1000 + provisioning[q];
   const runtimeSeconds = { p10: runtime('p10'), p50: runtime('p50'), p90: runtime('p90') };
+  return {
+    profile,
+    providerKind,
+    stepTimeMs,
+    runtimeSeconds,
+    breakdownSeconds: {
+      training: (prepared.steps * stepTimeMs.p50) / 1000,
+      validation: (prompts * profile.validationMs.p50) / 1000,
+      provisioning: provisioning.p50,
+    },
+    summaryHead: `~${formatDuration(runtimeSeconds.p50)}, `,
+    summaryTail: ` on ${profile.key.gpuCount}× ${profile.gpu.name} (${providerKind})`,
+  };
+}
+
+function assemble(prepared: PreparedJob, shared: ProfileAndKind, price: bigint): OfferEstimate {
+  const { profile, stepTimeMs, runtimeSeconds, providerKind } = shared;
   const count = profile.key.gpuCount;
   const cost = { p10: costMicros(runtimeSeconds.p10, price, count), p50: costMicros(runtimeSeconds.p50, price, count), p90: costMicros(runtimeSeconds.p90, price, count) };
   return {
@@ -208,17 +237,13 @@ function assemble(prepared: PreparedJob, profile: ProfileEstimate, provisioning:
     stepTimeMs,
     runtimeSeconds,
     costMicros: cost,
-    breakdownSeconds: {
-      training: (prepared.steps * stepTimeMs.p50) / 1000,
-      validation: (prompts * profile.validationMs.p50) / 1000,
-      provisioning: provisioning.p50,
-    },
+    breakdownSeconds: shared.breakdownSeconds,
     basis: profile.step.basis,
     basisText: profile.step.basisText,
     sampleCount: profile.step.sampleCount,
     memory: profile.memory,
     notes: prepared.recipe.notes,
-    summary: formatSummary({ runtimeSeconds: runtimeSeconds.p50, costMicros: cost.p50, gpuCount: count, gpuName: profile.gpu.name, providerKind }),
+    summary: `${shared.summaryHead}${formatApproxCost(cost.p50)}${shared.summaryTail}`,
   };
 }
 
@@ -246,8 +271,14 @@ export function estimateOffers(
   if (!prepared.ok) return offers.map(() => prepared);
   const profiles = new Map<string, Result<ProfileEstimate, EstimateError>>();
   const provisioning = new Map<string, Quantiles<number>>();
+  const gpus = new Map<string, Result<GpuModel, EstimateError>>();
+  const perKind = new Map<string, ProfileAndKind>();
   return offers.map((offer) => {
-    const gpu = resolveGpu(offer.gpuId);
+    let gpu = gpus.get(offer.gpuId);
+    if (!gpu) {
+      gpu = resolveGpu(offer.gpuId);
+      gpus.set(offer.gpuId, gpu);
+    }
     if (!gpu.ok) return gpu;
     const count = validateGpuCount(offer.gpuCount);
     if (!count.ok) return count;
@@ -265,7 +296,13 @@ export function estimateOffers(
       overhead = provisioningSeconds(snapshot, offer.providerKind);
       provisioning.set(offer.providerKind, overhead);
     }
-    return ok(assemble(prepared.value, profile.value, overhead, price.value, offer.providerKind));
+    const sharedKey = `${profileKey}|${offer.providerKind}`;
+    let shared = perKind.get(sharedKey);
+    if (!shared) {
+      shared = profileAndKind(prepared.value, profile.value, overhead, offer.providerKind);
+      perKind.set(sharedKey, shared);
+    }
+    return ok(assemble(prepared.value, shared, price.value));
   });
 }
 
