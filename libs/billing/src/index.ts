@@ -1,6 +1,7 @@
 // @anneal/billing: the ledger (pure core + Postgres store), metering, settlement, payments, payouts.
 
 export * from './ledger/ledger.types.js';
+export { ACCOUNT_RESULT_MESSAGES, TRANSFER_RESULT_MESSAGES } from './ledger/ledger.messages.js';
 export {
   accountIdFor,
   defaultAccountFlags,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accountIdFor, deriveUuid, orgAccounts, platformAccounts, providerAccounts } from './account-ids.js';
 import { Ledger } from './ledger.core.js';
+import { TRANSFER_RESULT_MESSAGES } from './ledger.messages.js';
 import { AccountFlags, TransferFlags, availableBalance, type TransferInput } from './ledger.types.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -218,5 +219,11 @@ describe('linked batches', () => {
     expect(ledger.createTransfers(batch, T0).map((o) => o.result)).toEqual(['ok', 'ok']);
     expect(ledger.createTransfers(batch, T0).map((o) => o.result)).toEqual(['exists', 'exists']);
     expect(balance(ledger, available)).toBe(0n);
+  });
+});
+
+describe('messages', () => {
+  it('has a sentence for every transfer outcome', () => {
+    for (const [code, message] of Object.entries(TRANSFER_RESULT_MESSAGES)) expect(message, code).toMatch(/^[A-Z].+\.$/);
   });
 });
