@@ -311,6 +311,30 @@ describe('concurrency', () => {
     expect(await store.checkInvariants()).toEqual([]);
   });
 
+  it('keeps every invariant when 8 callers run random operation sequences at once (fast-check)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(ledgerOpArbitrary(), { minLength: 5, maxLength: 25 }), { minLength: 8, maxLength: 8 }), async (perCaller) => {
+        const label = `race-${process.pid}-${run++}`;
+        const sc = scenario(label, 2, 2);
+        await store.createAccounts(sc.accounts, T0);
+        const seen: string[] = [];
+        await Promise.all(
+          perCaller.map(async (ops, caller) => {
+            for (const step of interpretOps(`${label}-${caller}`, sc, ops, T0)) {
+              if (step.kind === 'expire') await store.expirePendingTransfers(step.now);
+              else for (const o of await store.createTransfers(step.inputs, step.now)) seen.push(o.result);
+            }
+          }),
+        );
+        expect(seen.length).toBeGreaterThan(0);
+        for (const orgId of sc.orgIds) expect((await store.getOrgBalance(orgId)).availableMicros >= 0n).toBe(true);
+        expect(await store.checkInvariants()).toEqual([]);
+      }),
+      { numRuns: 4 },
+    );
+  });
+
   it('under a spending race, never lets an org go negative', async () => {
     const orgId = await newOrg(10_000n);
     const available = accountIdFor('org_available', orgId);
