@@ -164,21 +164,28 @@ function toTransfer(row: any): Transfer {
  *
  * Concurrency:
  * - Ordinary accounts are locked with `SELECT … ORDER BY id FOR NO KEY UPDATE`: every transaction
- *   takes its row locks in the same (id) order, so two batches can never wait on each other in a
- *   cycle. `NO KEY UPDATE` (not `UPDATE`) keeps the foreign-key checks of concurrent inserts
- *   (`KEY SHARE`) from blocking.
- * - Hot accounts (flag `hot`: platform revenue) carry no balance limit, so nobody needs to read
- *   their balance before writing. Their balance lives in N striped sub-balance rows
- *   (`ledger_account_stripes`, the account row stays zero); each transaction adds its delta to one
- *   stripe (round-robin), so N writers proceed at once instead of queueing on a single row. A
- *   stripe row is locked only for the instant of its update, last, after all ordinary account locks
- *   (when several hot accounts are touched their stripes are locked in id order first), which keeps
- *   the global lock order and thus freedom from deadlock. The balance is the sum of the stripes.
- * - A transfer id raced by two callers, or a hold resolved by two callers at once, ends in a unique
+ *   takes its row locks in the same (id) order, so two transactions can never wait on each other
+ *   in a cycle (no deadlock), and a limit check (`insufficient_funds`) always sees the latest
+ *   balance. The lock is held to COMMIT; the balance UPDATE is a delta on the locked row.
+ * - Hot accounts (flag `hot`: platform revenue) are credit-mostly and carry no balance limit, so no
+ *   outcome ever depends on their balance and nobody needs to read it before writing. We picked
+ *   striped sub-balance rows (`ledger_account_stripes`, N per account, default 16; the account row
+ *   itself stays zero; balance = sum of the stripes): each transaction adds its delta to ONE stripe
+ *   (round-robin), so N transactions write the hot account at once instead of queueing on one row
+ *   lock until each other's commit. The stripe write is the last statement before COMMIT (after
+ *   every ordinary account lock, several hot accounts in id order), which keeps the global lock order.
+ *   The alternative, insert-only deferred deltas folded later, would make every balance read a sum
+ *   over an unbounded table.
+ * - Group commit (TigerBeetle's batching): concurrent `createTransfers` calls on one store are
+ *   queued and applied in arrival order within one transaction (see `groupCommit`), one fsync for
+ *   many batches. Each call's outcome is exactly what running the calls one by one would give.
+ * - A transfer id raced by two processes, or a hold resolved twice at once, ends in a unique
  *   violation for one of them; the whole transaction is retried and then answers `exists`
  *   (or `pending_already_resolved`). Deadlocks and serialization failures are retried the same way.
  * - Transfers, resolutions, usage records, payment events and payouts are append-only; the database
- *   refuses UPDATE, DELETE and TRUNCATE on them (triggers in the migration).
+ *   refuses UPDATE, DELETE and TRUNCATE on them, and refuses to delete an account or change what
+ *   it is (triggers in the migration). A CHECK refuses a limited account below zero even to SQL
+ *   typed by hand.
  */
 export class PgLedgerStore {
   private readonly stripes: number;
