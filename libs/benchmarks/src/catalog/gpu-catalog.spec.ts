@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_CATALOG, getGpu, isGpuId, lookupGpu } from './gpu-catalog.js';
+import { GPU_CATALOG, getGpu, gpuTflops, isGpuId, lookupGpu } from './gpu-catalog.js';
 
 function idOf(name: string): string | undefined {
   const found = lookupGpu(name);
@@ -49,16 +49,37 @@ describe('GPU catalog', () => {
     ['H100 80GB', 'h100-sxm'],
     ['RTX A6000', 'rtx-a6000'],
     ['V100 16GB', 'v100-16gb'],
+    ['NVIDIA L40', 'l40'],
+    ['NVIDIA RTX A5000', 'rtx-a5000'],
+    ['NVIDIA GeForce RTX 5090', 'rtx-5090'],
+    ['NVIDIA H100 NVL', 'h100-nvl'],
+    ['nvidia-h200-141gb', 'h200'],
+    ['nvidia-tesla-a100', 'a100-40gb-sxm'],
+    ['A100 40GB', 'a100-40gb-sxm'],
   ])('maps %s to %s', (name, id) => {
     expect(idOf(name)).toBe(id);
   });
 
-  it.each(['', 'nvidia', 'Gaudi2', 'A100 (memory variant not stated)', 'RTX 4080', 'nvidia-tesla-p100', 'A100'])(
+  it.each(['', 'nvidia', 'Gaudi2', 'A100 (memory variant not stated)', 'RTX 4070', 'nvidia-tesla-p100', 'A100'])(
     'reports %j as unknown',
     (name) => {
       expect(lookupGpu(name)).toEqual({ kind: 'unknown', name });
     },
   );
+
+  it('gives a throughput per precision, falling back to the next wider one it has', () => {
+    const t4 = getGpu('t4');
+    expect(gpuTflops(t4, 'fp32')).toBe(8.1);
+    expect(gpuTflops(t4, 'fp8')).toBe(65);
+    expect(gpuTflops(t4, 'fp4')).toBe(65);
+    const h100 = getGpu('h100-sxm');
+    expect(gpuTflops(h100, 'fp16')).toBe(989);
+    expect(gpuTflops(h100, 'fp8')).toBe(1979);
+    expect(gpuTflops(h100, 'fp4')).toBe(1979);
+    expect(gpuTflops(getGpu('b200'), 'fp4')).toBe(9000);
+    expect(gpuTflops({ ...t4, fp32Tflops: undefined }, 'fp32')).toBe(32.5);
+    for (const gpu of GPU_CATALOG) for (const p of ['fp32', 'fp16', 'bf16', 'fp8', 'fp4'] as const) expect(gpuTflops(gpu, p)).toBeGreaterThan(0);
+  });
 
   it('getGpu returns an entry or throws', () => {
     expect(getGpu('rtx-4090').name).toBe('RTX 4090');

@@ -34,6 +34,17 @@ describe('cost', () => {
     );
   });
 
+  it('property: the fast path agrees with exact bigint arithmetic', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 2e6, noNaN: true, noDefaultInfinity: true }), fc.bigInt({ min: 0n, max: 10n ** 10n }), fc.integer({ min: 1, max: 1024 }), (seconds, price, count) => {
+        const numerator = BigInt(Math.ceil(seconds * 1000)) * price * BigInt(count);
+        const expected = (numerator + 3_599_999n) / 3_600_000n;
+        expect(costMicros(seconds, price, count)).toBe(expected);
+      }),
+    );
+    expect(costMicros(1, 2n ** 60n, 1)).toBe((2n ** 60n * 1000n + 3_599_999n) / 3_600_000n);
+  });
+
   it('validates prices', () => {
     expect(validatePrice(690_000n)).toEqual({ ok: true, value: 690_000n });
     expect(validatePrice(690_000)).toEqual({ ok: true, value: 690_000n });

@@ -45,6 +45,15 @@ describe('estimateOffer', () => {
     expect(byTokens.steps).toBe(1000);
   });
 
+  it('derives steps for image recipes from samples', () => {
+    const flux = { modelId: 'black-forest-labs/FLUX.1-dev', method: 'lora', precision: 'bf16', quantization: 'fp8', batchSize: 1 };
+    const e = value(estimateOffer({ recipe: flux, dataset: { samples: 40 }, epochs: 10 }, { ...offer, gpuId: 'h100-sxm' }, snapshot()));
+    expect(e.steps).toBe(400);
+    expect(e.basis).toBe('prior');
+    const tokens = estimateOffer({ recipe: flux, dataset: { tokens: 1000 } }, { ...offer, gpuId: 'h100-sxm' }, snapshot());
+    expect(!tokens.ok && tokens.error.code).toBe('invalid_shape');
+  });
+
   it('accepts a resolved recipe and a prepared job', () => {
     const prepared = value(prepareJob({ recipe: recipe({ batchSize: 2 }), steps: 10 }));
     expect(value(estimateOffer(prepared, offer, snapshot())).steps).toBe(10);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { emptyStepTimeAggregate } from '../aggregate/aggregate.js';
 import { getGpu, gpuTflops } from '../catalog/gpu-catalog.js';
 import type { BenchmarkKey } from '../key/benchmark-key.js';
 import { aggregateOf, key } from '../testing/fixtures.js';
@@ -176,6 +177,17 @@ describe('estimateStepTime invariants', () => {
         expect(estimateStepTime(key({ batchSize: large }), snapshot).p50Ms).toBeGreaterThanOrEqual(estimateStepTime(key({ batchSize: small }), snapshot).p50Ms);
       }),
     );
+  });
+
+  it('ignores empty aggregates and stored keys of GPUs the catalog no longer has', () => {
+    const snapshot = BenchmarkSnapshot.build({
+      stepTimes: [
+        { key: key({ batchSize: 4 }), aggregate: emptyStepTimeAggregate() },
+        { key: key({ gpuId: 'l40s' }), aggregate: emptyStepTimeAggregate() },
+        { key: key({ gpuId: 'future-gpu' }), aggregate: aggregateOf(1000) },
+      ],
+    });
+    expect(estimateStepTime(key(), snapshot).basis).toBe('prior');
   });
 
   it('throws for a GPU id outside the catalog (callers resolve GPUs first)', () => {
