@@ -672,7 +672,11 @@ export class PgLedgerStore {
     const payableId = accountIdFor('provider_payable', input.providerOrgId);
     const disputeWindowMs = input.disputeWindowMs ?? DEFAULT_DISPUTE_WINDOW_MS;
     return this.transaction(async (client) => {
-      const { rows } = await client.query(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1 FOR NO KEY UPDATE`, [payableId]);
+      // Lock both accounts of the payout transfer now, in id order like every other transaction.
+      const { rows: locked } = await client.query(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [
+        [payableId, accountIdFor('platform_payouts_clearing')],
+      ]);
+      const rows = locked.filter((row) => row.id === payableId);
       if (!rows[0]) return { kind: 'nothing_due' as const, eligibleMicros: 0n, reason: 'nothing_eligible' as const };
       const payable = toAccount(rows[0]);
       const credits = await client.query(
