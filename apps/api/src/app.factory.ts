@@ -39,7 +39,6 @@ export async function createApp({ config, logger, clock }: CreateAppOptions): Pr
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(logger));
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

@@ -1,54 +1,59 @@
-import type { INestApplicationContext } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
-import { CLOCK, type Clock } from '../core/clock/clock.js';
+import type { DataSource } from 'typeorm';
+import { newId, systemClock } from '../core/clock/clock.js';
 import { AuditService } from '../modules/audit/audit.service.js';
-import { AuthService } from '../modules/auth/auth.service.js';
 import { PasswordService } from '../modules/auth/password.service.js';
+import { createUserWithPersonalOrg } from '../modules/users/create-user.js';
 import { User } from '../modules/users/entities/user.entity.js';
 
-export interface DemoAccount {
+export interface AccountSpec {
   email: string;
   password: string;
   isAdmin: boolean;
   name: string;
 }
 
-/** Creates each account unless it exists (by email); returns the ones it created. */
-export async function ensureAccounts(app: INestApplicationContext, accounts: DemoAccount[]): Promise<DemoAccount[]> {
-  const dataSource = app.get(DataSource);
-  const auth = app.get(AuthService);
-  const passwords = app.get(PasswordService);
-  const audit = app.get(AuditService);
-  const clock = app.get<Clock>(CLOCK);
-  const created: DemoAccount[] = [];
+/**
+ * Creates each account unless its email exists; an existing account asked to be admin is promoted.
+ * Every creation and promotion is audited with the system as actor. Returns what changed.
+ */
+export async function ensureAccounts(dataSource: DataSource, accounts: AccountSpec[]): Promise<{ created: string[]; promoted: string[] }> {
+  const audit = new AuditService(dataSource, systemClock, newId);
+  const passwords = new PasswordService();
+  const created: string[] = [];
+  const promoted: string[] = [];
   for (const account of accounts) {
-    const existing = await dataSource.manager.findOneBy(User, { email: account.email });
+    const existing = await dataSource.manager.findOneBy(User, { email: account.email.toLowerCase() });
     if (existing) {
       if (account.isAdmin && !existing.isAdmin) {
-        await dataSource.manager.update(User, { id: existing.id }, { isAdmin: true });
-        await audit.record({ actor: 'system', action: 'admin.granted', target: { type: 'user', id: existing.id } });
+        await dataSource.transaction(async (manager) => {
+          await manager.update(User, { id: existing.id }, { isAdmin: true });
+          await audit.record({ actor: 'system', action: 'admin.granted', target: { type: 'user', id: existing.id } }, manager);
+        });
+        promoted.push(account.email);
       }
       continue;
     }
-    const user = await auth.createUser({ email: account.email, name: account.name, passwordHash: await passwords.hash(account.password), isAdmin: account.isAdmin }, clock.now());
+    const input = { email: account.email, name: account.name, passwordHash: await passwords.hash(account.password), isAdmin: account.isAdmin };
+    const user = await createUserWithPersonalOrg(dataSource, input, systemClock.now(), newId);
     await audit.record({ actor: 'system', action: account.isAdmin ? 'admin.created' : 'user.created', target: { type: 'user', id: user.id } });
-    created.push(account);
+    created.push(account.email);
   }
-  return created;
+  return { created, promoted };
 }
 
+export const DEMO_ADMIN_EMAIL = 'admin@anneal.local';
+export const DEMO_CUSTOMER_EMAIL = 'customer@anneal.local';
+
 /** The demo admin and customer of `npm start`, with the passwords the start script chose. */
-export async function seedDemo(app: INestApplicationContext, logger: Logger): Promise<void> {
-  const adminPassword = process.env.DEMO_ADMIN_PASSWORD;
-  const customerPassword = process.env.DEMO_CUSTOMER_PASSWORD;
-  if (!adminPassword || !customerPassword) {
+export async function seedDemo(dataSource: DataSource, logger: Logger, passwords: { admin?: string; customer?: string }): Promise<void> {
+  if (!passwords.admin || !passwords.customer) {
     logger.warn('DEMO_SEED is on but DEMO_ADMIN_PASSWORD / DEMO_CUSTOMER_PASSWORD are not set; no demo accounts created');
     return;
   }
-  const created = await ensureAccounts(app, [
-    { email: 'admin@anneal.local', password: adminPassword, isAdmin: true, name: 'Demo Admin' },
-    { email: 'customer@anneal.local', password: customerPassword, isAdmin: false, name: 'Demo Customer' },
+  const { created } = await ensureAccounts(dataSource, [
+    { email: DEMO_ADMIN_EMAIL, password: passwords.admin, isAdmin: true, name: 'Demo Admin' },
+    { email: DEMO_CUSTOMER_EMAIL, password: passwords.customer, isAdmin: false, name: 'Demo Customer' },
   ]);
-  if (created.length > 0) logger.info({ accounts: created.map((a) => a.email) }, 'demo accounts created');
+  if (created.length > 0) logger.info({ accounts: created }, 'demo accounts created');
 }

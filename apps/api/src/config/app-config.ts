@@ -46,6 +46,8 @@ export const configSchema = z
     SCHEDULER_ENABLED: bool.default(true).describe('Run the scheduler loop and crons in this process.'),
     ALLOW_SIMULATED_NODES: bool.default(false).describe('Accept community nodes that report simulated GPUs (on in `npm start`).'),
     DEMO_SEED: bool.default(false).describe('Create the demo admin and customer on first start (on in `npm start`).'),
+    DEMO_ADMIN_PASSWORD: z.string().min(10).optional().describe('Password of the demo admin (admin@anneal.local); `npm start` generates it (secret).'),
+    DEMO_CUSTOMER_PASSWORD: z.string().min(10).optional().describe('Password of the demo customer (customer@anneal.local); `npm start` generates it (secret).'),
     PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(2000).describe('Platform fee in basis points of each job\'s charge (2000 = 20%).'),
   })
   .superRefine((config, ctx) => {

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { returningRows } from '../../core/database/returning-rows.js';
 import { ApiKey } from '../api-keys/entities/api-key.entity.js';
-import { Membership, type OrgRole } from '../orgs/entities/membership.entity.js';
-import { Organization } from '../orgs/entities/organization.entity.js';
+import { Membership } from '../orgs/entities/membership.entity.js';
 import { User } from '../users/entities/user.entity.js';
 import { RecoveryCode } from './entities/recovery-code.entity.js';
 import { Session } from './entities/session.entity.js';
@@ -28,12 +27,6 @@ export class AuthRepository {
 
   findUser(id: string, manager: EntityManager = this.dataSource.manager): Promise<User | null> {
     return manager.findOneBy(User, { id });
-  }
-
-  async insertUserWithPersonalOrg(manager: EntityManager, user: User, org: Organization, createdAt: Date): Promise<void> {
-    await manager.insert(Organization, org);
-    await manager.insert(User, user);
-    await manager.insert(Membership, { orgId: org.id, userId: user.id, role: 'owner' satisfies OrgRole, createdAt });
   }
 
   async recordFailedLogin(userId: string, lockedUntil: (failures: number) => Date | null): Promise<{ failures: number; lockedUntil: Date | null }> {

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import type { SecretBox } from '@anneal/providers';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { AppError, conflict, forbidden, unauthenticated } from '../../core/errors/app-error.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
 import { SECRET_BOX } from '../../core/crypto/secret-box.provider.js';
 import { AuditService } from '../audit/audit.service.js';
-import type { Organization } from '../orgs/entities/organization.entity.js';
+import { createUserWithPersonalOrg, type NewUser } from '../users/create-user.js';
 import type { User } from '../users/entities/user.entity.js';
 import { AuthRepository } from './auth.repository.js';
 import type { RecoveryCode } from './entities/recovery-code.entity.js';
@@ -54,6 +55,7 @@ const INVALID_CREDENTIALS = () => new AppError(401, 'invalid_credentials', 'The 
 @Injectable()
 export class AuthService {
   constructor(
+    private readonly dataSource: DataSource,
     private readonly repository: AuthRepository,
     private readonly audit: AuditService,
     private readonly tokens: TokenService,
@@ -75,33 +77,9 @@ export class AuthService {
     return this.startSession(user, meta);
   }
 
-  /** Used by sign-up, the admin CLI and the demo seed: one way to make a user. */
-  async createUser(input: { email: string; name: string; passwordHash: string; isAdmin: boolean }, now: Date): Promise<User> {
-    const existing = await this.repository.findUserByEmail(input.email);
-    if (existing) throw conflict('email_taken', 'An account with this email already exists. Sign in instead.');
-    const org: Organization = { id: this.newId(), name: `${input.name || input.email}'s organization`, personal: true, providerEnabled: false, createdAt: now };
-    const user: User = {
-      id: this.newId(),
-      email: input.email,
-      name: input.name,
-      passwordHash: input.passwordHash,
-      isAdmin: input.isAdmin,
-      status: 'active',
-      personalOrgId: org.id,
-      failedLoginCount: 0,
-      lockedUntil: null,
-      totpSecretSealed: null,
-      totpEnabledAt: null,
-      createdAt: now,
-      deletedAt: null,
-    };
-    try {
-      await this.repository.transaction((manager) => this.repository.insertUserWithPersonalOrg(manager, user, org, now));
-    } catch (error) {
-      if ((error as { code?: string }).code === '23505') throw conflict('email_taken', 'An account with this email already exists. Sign in instead.');
-      throw error;
-    }
-    return user;
+  /** Used by sign-up; the admin CLI and the demo seed call createUserWithPersonalOrg directly. */
+  createUser(input: NewUser, now: Date): Promise<User> {
+    return createUserWithPersonalOrg(this.dataSource, input, now, this.newId);
   }
 
   async login(input: LoginInput, meta: RequestMeta): Promise<TokenPair> {
