@@ -195,6 +195,8 @@ export class PgLedgerStore {
   private readonly maxBatchesPerFlush: number;
   private readonly queue: QueuedBatch[] = [];
   private flushing = 0;
+  /** Transactions retried so far, by cause (a deadlock here would mean the lock order was broken). */
+  readonly retries = { deadlock: 0, serializationFailure: 0, uniqueRace: 0 };
   /** Hot accounts' immutable identity (kind, owner, flags): they are never locked, so we remember them. */
   private readonly hotAccounts = new Map<string, Account>();
 
@@ -225,7 +227,13 @@ export class PgLedgerStore {
         } catch {
           broken = true;
         }
-        if (attempt < this.maxRetries && retryable(error)) continue;
+        if (attempt < this.maxRetries && retryable(error)) {
+          const code = (error as { code?: string }).code;
+          if (code === '40P01') this.retries.deadlock++;
+          else if (code === '40001') this.retries.serializationFailure++;
+          else this.retries.uniqueRace++;
+          continue;
+        }
         throw error;
       } finally {
         client.release(broken);
