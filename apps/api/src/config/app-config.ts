@@ -24,7 +24,7 @@ export const configSchema = z
       .default('')
       .describe('Prefix for every NATS subject and stream name (tests use one per run).'),
     S3_ENDPOINT: z.string().url().optional().describe('S3-protocol endpoint; unset means AWS S3. `npm start` runs s3rver on loopback when unset.'),
-    S3_REGION: z.string().default('us-east-1').describe('S3 region.'),
+    S3_REGION: z.string().default('us-east-1').describe('Region of the S3 bucket (any value for s3rver and most S3-compatible stores).'),
     S3_BUCKET: z.string().min(3).default('anneal').describe('Bucket for datasets and artifacts.'),
     S3_ACCESS_KEY_ID: z.string().optional().describe('S3 access key id (secret; never logged).'),
     S3_SECRET_ACCESS_KEY: z.string().optional().describe('S3 secret access key (secret; never logged).'),
