@@ -38,6 +38,18 @@ export const presignedPutSchema = z.strictObject({
 export type PresignedPut = z.infer<typeof presignedPutSchema>;
 
 /**
+ * A checkpoint to resume from (a presigned GET of an earlier attempt's checkpoint). Optional and
+ * additive: an API that never resumes leaves it out.
+ */
+export const resumeCheckpointSchema = z.strictObject({
+  getUrl: z.url(),
+  /** The step the checkpoint was taken at (the runner continues at step + 1). */
+  step: countSchema,
+  sizeBytes: countSchema.nullable(),
+});
+export type ResumeCheckpoint = z.infer<typeof resumeCheckpointSchema>;
+
+/**
  * `anneal.nodes.<nodeId>.assign`, api → agent, JetStream (stream ANNEAL_ASSIGN, workqueue; the
  * node's durable consumer `node-<nodeId>`), signed by the API's platform key. The agent answers with
  * an `accepted` (or `rejected`) event on the attempt's events subject, then acks the JetStream message.
@@ -63,6 +75,8 @@ export const assignmentSchema = z.strictObject({
     sizeBytes: countSchema.nullable(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
   }),
+  /** Resume from this checkpoint (weights and step) instead of starting at step 0; absent or null: a fresh start. */
+  resumeCheckpoint: resumeCheckpointSchema.nullable().optional(),
   uploads: z.strictObject({
     /** The final artifact (adapter or weights archive). */
     artifact: presignedPutSchema,

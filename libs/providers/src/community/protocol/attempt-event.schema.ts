@@ -52,8 +52,13 @@ export const logEventSchema = z.strictObject({
   ...base,
   type: z.literal('log'),
   stream: z.enum(['stdout', 'stderr', 'agent']),
-  /** One line, at most 8 KiB; longer lines are cut by the agent. */
+  /** One line, at most 8 KiB; longer lines are cut by the agent. With `lines`, the batch's first line. */
   line: z.string().max(8192),
+  /**
+   * A batch of lines of the same stream, in order (`lines[0] === line`). Optional: a consumer that
+   * reads only `line` sees the first line of each batch; read `lines ?? [line]`.
+   */
+  lines: z.array(z.string().max(8192)).min(1).max(200).optional(),
 });
 
 export const validationEventSchema = z.strictObject({
@@ -71,6 +76,11 @@ export const checkpointEventSchema = z.strictObject({
   step: countSchema,
   key: z.string().min(1).max(1024),
   sizeBytes: countSchema,
+  /**
+   * Why it was taken: on the interval, at the normal end, or the final checkpoint of an attempt
+   * stopped early (its exit reason). Optional: absent means 'interval'.
+   */
+  reason: z.enum(['interval', 'completed', 'canceled', 'preempted', 'max_duration_exceeded', 'budget_exhausted']).optional(),
 });
 
 /**

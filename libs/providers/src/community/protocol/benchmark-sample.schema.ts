@@ -12,6 +12,11 @@ import { countSchema, nonNegativeSchema, schemaVersionSchema } from './common.sc
  */
 export const benchmarkSampleSchema = z.strictObject({
   schemaVersion: schemaVersionSchema,
+  /**
+   * A random UUID the agent draws for this sample alone (not the attempt id, not derived from any
+   * id), so a redelivered sample is counted once. Optional for older agents.
+   */
+  sampleId: z.uuid().optional(),
   baseModelId: z.string().min(1).max(200),
   method: z.enum(['lora', 'qlora', 'full']),
   precision: z.enum(['bf16', 'fp16', 'fp32']),

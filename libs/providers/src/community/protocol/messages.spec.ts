@@ -63,4 +63,18 @@ describe('protocol messages', () => {
     expect(roundMegapixels(1280, 1024)).toBe(1.5);
     expect(roundMegapixels(256, 256)).toBe(0.5);
   });
+
+  it('accepts the additive fields: resume checkpoint, log batches, checkpoint reason, sample id', () => {
+    const resume = { getUrl: 'http://127.0.0.1:9000/checkpoints/c1?X-Amz-Signature=abc', step: 40, sizeBytes: 2048 };
+    expect(parseAssignment({ ...assignmentFixture(), resumeCheckpoint: resume }).ok).toBe(true);
+    expect(parseAssignment({ ...assignmentFixture(), resumeCheckpoint: null }).ok).toBe(true);
+    expect(parseAssignment({ ...assignmentFixture(), resumeCheckpoint: { ...resume, getUrl: 'nope' } }).ok).toBe(false);
+    const base = { schemaVersion: 1, attemptId: 'a1', nodeId: 'n1', eventSeq: 3, at: '2026-11-22T07:30:00.000Z' };
+    expect(parseAttemptEvent({ ...base, type: 'log', stream: 'stdout', line: 'a', lines: ['a', 'b'] }).ok).toBe(true);
+    expect(parseAttemptEvent({ ...base, type: 'log', stream: 'stdout', line: 'a', lines: [] }).ok).toBe(false);
+    expect(parseAttemptEvent({ ...base, type: 'checkpoint', step: 5, key: 'k', sizeBytes: 10, reason: 'canceled' }).ok).toBe(true);
+    expect(parseAttemptEvent({ ...base, type: 'checkpoint', step: 5, key: 'k', sizeBytes: 10, reason: 'whenever' }).ok).toBe(false);
+    expect(parseBenchmarkSample({ ...sample, sampleId: '3b241101-e2bb-4255-8caf-4136c566a962' }).ok).toBe(true);
+    expect(parseBenchmarkSample({ ...sample, sampleId: 'attempt-1' }).ok).toBe(false);
+  });
 });
