@@ -1,4 +1,7 @@
 import { Accounts1795300000000 } from './1795300000000-accounts.js';
+import { LedgerCore1795320000000 } from './1795320000000-ledger-core.js';
+import { Billing1795320000001 } from './1795320000001-billing.js';
+import { Nodes1795310000000 } from './1795310000000-nodes.js';
 
 /** Every migration, in order. Once landed, a migration is never edited: changes are new ones. */
-export const MIGRATIONS = [Accounts1795300000000] as const;
+export const MIGRATIONS = [Accounts1795300000000, Nodes1795310000000, LedgerCore1795320000000, Billing1795320000001] as const;

@@ -7,6 +7,13 @@ import { Invite } from '../../modules/orgs/entities/invite.entity.js';
 import { Membership } from '../../modules/orgs/entities/membership.entity.js';
 import { Organization } from '../../modules/orgs/entities/organization.entity.js';
 import { User } from '../../modules/users/entities/user.entity.js';
+import { Invoice } from '../../modules/billing/entities/invoice.entity.js';
+import { TopUp } from '../../modules/billing/entities/top-up.entity.js';
+import { NodeJoinToken } from '../../modules/nodes/entities/node-join-token.entity.js';
+import { NodeStateEvent } from '../../modules/nodes/entities/node-state-event.entity.js';
+import { NodeTelemetry } from '../../modules/nodes/entities/node-telemetry.entity.js';
+import { Node } from '../../modules/nodes/entities/node.entity.js';
+import { ProviderCredential } from '../../modules/provider-accounts/entities/provider-credential.entity.js';
 
 /** Every entity the API maps; the migrations must create exactly these (a test checks). */
-export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox] as const;
+export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential] as const;
