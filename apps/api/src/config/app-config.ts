@@ -29,6 +29,20 @@ export const configSchema = z
     S3_ACCESS_KEY_ID: z.string().optional().describe('S3 access key id (secret; never logged).'),
     S3_SECRET_ACCESS_KEY: z.string().optional().describe('S3 secret access key (secret; never logged).'),
     S3_FORCE_PATH_STYLE: bool.default(true).describe('Path-style S3 URLs (needed by s3rver and most S3-compatible stores).'),
+    DATASET_MULTIPART_THRESHOLD_BYTES: positiveInt.default(64 * 1024 * 1024).describe('Datasets at least this large upload in parts (multipart, one presigned URL per part); smaller ones with one presigned PUT.'),
+    DATASET_PART_SIZE_BYTES: positiveInt.default(64 * 1024 * 1024).describe('Size of each multipart part (S3 wants at least 5 MiB except the last; grown automatically to stay within 10,000 parts).'),
+    DATASET_MAX_SIZE_BYTES: positiveInt.default(1024 * 1024 * 1024 * 1024).describe('Largest dataset accepted (default 1 TiB).'),
+    DATASET_UPLOAD_URL_TTL_SECONDS: positiveInt.max(604_800).default(21_600).describe('Lifetime of presigned dataset upload URLs (max 7 days, the S3 limit).'),
+    DATASET_DOWNLOAD_URL_TTL_SECONDS: positiveInt.max(604_800).default(900).describe('Lifetime of presigned dataset download URLs (users and nodes).'),
+    MODERATION_BLOCKED_TERMS: z
+      .string()
+      .default('csam,child porn,child sexual abuse,cp videos,underage nude,revenge porn,non consensual,deepfake nude,nudify,undress,bioweapon,nerve agent,ransomware,keylogger,credit card dump,cvv dump,stolen credentials,leaked passwords,doxx,doxxing')
+      .describe('Comma-separated terms that reject a dataset or job when they appear as words in its name, file names or configuration.'),
+    MODERATION_DISALLOWED_BASE_MODELS: z.string().default('').describe('Comma-separated base model ids (Hugging Face style, case-insensitive; a trailing `*` matches a prefix) that jobs may not fine-tune.'),
+    MODERATION_ALLOWED_LICENSES: z
+      .string()
+      .default('own-data,apache-2.0,mit,bsd-2-clause,bsd-3-clause,cc0-1.0,cc-by-4.0,cc-by-sa-4.0,odc-by,odbl,pddl,cdla-permissive-2.0,cdla-sharing-1.0,unlicense')
+      .describe('Comma-separated licences (SPDX ids, case-insensitive; `own-data` = data the customer owns) a dataset may declare; any other or none fails moderation.'),
     AUTH_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').describe('HMAC key that signs access tokens (secret). `npm start` generates one under .anneal/.'),
     ENCRYPTION_KEYS: z
       .string()

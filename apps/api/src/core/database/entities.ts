@@ -13,6 +13,8 @@ import { Invite } from '../../modules/orgs/entities/invite.entity.js';
 import { Membership } from '../../modules/orgs/entities/membership.entity.js';
 import { Organization } from '../../modules/orgs/entities/organization.entity.js';
 import { User } from '../../modules/users/entities/user.entity.js';
+import { Dataset } from '../../modules/datasets/entities/dataset.entity.js';
+import { ModerationResult } from '../../modules/moderation/entities/moderation-result.entity.js';
 import { Invoice } from '../../modules/billing/entities/invoice.entity.js';
 import { TopUp } from '../../modules/billing/entities/top-up.entity.js';
 import { NodeJoinToken } from '../../modules/nodes/entities/node-join-token.entity.js';
@@ -26,4 +28,4 @@ import { Quote } from '../../modules/estimates/entities/quote.entity.js';
 import { ProviderCredential } from '../../modules/provider-accounts/entities/provider-credential.entity.js';
 
 /** Every entity the API maps; the migrations must create exactly these (a test checks). */
-export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential, BenchmarkAggregateRow, ProvisioningAggregateRow, BenchmarkSampleReceipt, Quote, OutboxMessage, Job, Attempt, JobEvent, JobLog, JobMetric] as const;
+export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential, BenchmarkAggregateRow, ProvisioningAggregateRow, BenchmarkSampleReceipt, Quote, OutboxMessage, Job, Attempt, JobEvent, JobLog, JobMetric, Dataset, ModerationResult] as const;
