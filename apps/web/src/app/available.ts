@@ -1,0 +1,16 @@
+/**
+ * Which consoles have their API endpoints yet. A console whose endpoints do not exist is left out
+ * of the nav and the routes rather than shipped as a dead screen.
+ */
+export const AVAILABLE = {
+  estimates: false,
+  jobs: false,
+  datasets: false,
+  billing: false,
+  disputes: false,
+  providerNodes: false,
+  earnings: false,
+  adminDisputes: false,
+  adminUsers: false,
+  adminNodes: false,
+} as const;

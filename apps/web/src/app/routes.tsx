@@ -1,0 +1,75 @@
+import { useEffect } from 'react';
+import { ErrorMessage } from '../components/error-message.js';
+import { EmptyState, Loading } from '../components/status.js';
+import { AccountPage } from '../features/account/components/account-page.js';
+import { ApiKeysPage } from '../features/api-keys/components/api-keys-page.js';
+import { LoginPage } from '../features/auth/components/login-page.js';
+import { SignupPage } from '../features/auth/components/signup-page.js';
+import { useMe, useSession } from '../features/auth/hooks/use-session.js';
+import { HomePage } from '../features/home/components/home-page.js';
+import { ProviderPage } from '../features/provider/components/provider-page.js';
+import { Link, matchPath, navigate, useLocation } from '../lib/router.js';
+import { Shell } from './shell.js';
+
+const PUBLIC_PATHS = new Set(['/login', '/signup']);
+
+function safeNext(value: string | null): string {
+  // Only same-site paths: never an absolute URL someone put in a link.
+  return value && value.startsWith('/') && !value.startsWith('//') ? value : '/';
+}
+
+export function Routes() {
+  const { pathname, search } = useLocation();
+  const { signedIn } = useSession();
+  const me = useMe();
+  const isPublic = PUBLIC_PATHS.has(pathname);
+
+  useEffect(() => {
+    if (!signedIn && !isPublic) navigate(`/login${pathname === '/' ? '' : `?next=${encodeURIComponent(pathname)}`}`, { replace: true });
+  }, [signedIn, isPublic, pathname]);
+
+  useEffect(() => {
+    const label = pathname === '/' ? 'Overview' : pathname.split('/').filter(Boolean).join(' · ');
+    document.title = `${label} — Anneal`;
+  }, [pathname]);
+
+  if (!signedIn || isPublic) {
+    if (signedIn && isPublic) {
+      const next = safeNext(search.get('next'));
+      return <Redirect to={next} />;
+    }
+    const done = () => navigate(safeNext(search.get('next')), { replace: true });
+    return <div className="auth-layout">{pathname === '/signup' ? <SignupPage onSignedIn={done} /> : <LoginPage onSignedIn={done} />}</div>;
+  }
+
+  if (me.isPending) return <Loading label="Loading your account…" />;
+  if (me.error || !me.data) {
+    return (
+      <div className="auth-layout">
+        <ErrorMessage error={me.error} />
+        <p>
+          <Link to="/login">Sign in again</Link>
+        </p>
+      </div>
+    );
+  }
+
+  return <Shell me={me.data}>{page(pathname, me.data)}</Shell>;
+}
+
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return <Loading />;
+}
+
+function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']>) {
+  if (matchPath('/', pathname)) return <HomePage me={me} />;
+  if (matchPath('/account', pathname)) return <AccountPage me={me} />;
+  if (matchPath('/keys', pathname)) return <ApiKeysPage />;
+  if (matchPath('/provider', pathname)) return <ProviderPage me={me} />;
+  return (
+    <EmptyState title="This page does not exist">
+      <Link to="/">Back to the overview</Link>
+    </EmptyState>
+  );
+}
