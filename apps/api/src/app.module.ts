@@ -8,6 +8,9 @@ import { HealthModule } from './core/health/health.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { NodesModule } from './modules/nodes/nodes.module.js';
+import { OffersModule } from './modules/offers/offers.module.js';
+import { ProviderAccountsModule } from './modules/provider-accounts/provider-accounts.module.js';
 import { NotificationsModule } from './modules/notifications/notifications.module.js';
 import { OrgsModule } from './modules/orgs/orgs.module.js';
 import { UsersModule } from './modules/users/users.module.js';
@@ -35,6 +38,9 @@ export class AppModule {
         UsersModule,
         OrgsModule,
         ApiKeysModule,
+        NodesModule,
+        ProviderAccountsModule,
+        OffersModule,
       ],
     };
   }

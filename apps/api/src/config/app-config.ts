@@ -63,6 +63,20 @@ export const configSchema = z
     DEMO_ADMIN_PASSWORD: z.string().min(10).optional().describe('Password of the demo admin (admin@anneal.local); `npm start` generates it (secret).'),
     DEMO_CUSTOMER_PASSWORD: z.string().min(10).optional().describe('Password of the demo customer (customer@anneal.local); `npm start` generates it (secret).'),
     PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(2000).describe('Platform fee in basis points of each job\'s charge (2000 = 20%).'),
+    PLATFORM_NKEY_SEED: z
+      .string()
+      .regex(/^SU[A-Z2-7]{56}$/, "an nkey user seed ('SU…')")
+      .optional()
+      .describe('The platform\'s nkey seed: signs assignments and control messages to community nodes (secret). Required in production; `npm start` generates one; elsewhere a fresh one per process.'),
+    PUBLIC_API_URL: z.string().url().optional().describe('The API URL nodes and consoles use (shown in the `anneal-agent register` command); defaults to the URL of the request.'),
+    NODE_NATS_URL: z.string().optional().describe('NATS URL(s) handed to community nodes at registration; defaults to NATS_URL.'),
+    NODE_JOIN_TOKEN_TTL_MINUTES: positiveInt.default(60).describe('Lifetime of a node join token.'),
+    GCP_PROJECT: z.string().optional().describe('GCP project for cloud GPU offers; GCP is off unless this, GCP_ZONES and credentials are set.'),
+    GCP_ZONES: z.string().optional().describe('Comma-separated GCP zones offers come from (e.g. `us-central1-a,europe-west4-a`).'),
+    GCP_CREDENTIALS_JSON: z.string().optional().describe('GCP credentials as JSON: a service-account key file or `{"type":"access_token","accessToken":"…"}` (secret; never logged). Admins may store them encrypted instead (`PUT /v1/admin/providers/gcp`).'),
+    RUNPOD_API_KEY: z.string().optional().describe('RunPod API key (secret; never logged); RunPod is off unless set here or stored by an admin.'),
+    RUNPOD_API_URL: z.string().url().optional().describe('RunPod REST API base URL (default https://rest.runpod.io/v1).'),
+    RUNPOD_POD_GPU_TYPES: z.string().optional().describe('RunPod GPU types offered as pods with their prices, JSON: `[{"gpuTypeId":"NVIDIA GeForce RTX 4090","onDemandMicrosPerGpuHour":690000}]`.'),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && config.AUTH_TOKEN_SECRET.startsWith('dev-')) {

@@ -1,0 +1,254 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { allHeartbeatsSubject, heartbeatSchema, nodeIdFromSubject, openSignedMessage, type Heartbeat } from '@anneal/providers';
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { Counter, Histogram } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { CLOCK, type Clock } from '../../core/clock/clock.js';
+import { HttpMetrics } from '../../core/http/http-metrics.js';
+import { LOGGER } from '../../core/logging/logger.js';
+import { NatsService } from '../../core/nats/nats.service.js';
+import type { NodeLiveState } from './entities/node.entity.js';
+import { NodeLiveness, type HeartbeatWrite, type LiveNode } from './node-liveness.js';
+import { NodesRepository, type NodeIdentityRow } from './nodes.repository.js';
+
+/** Why a node message was refused: the protocol's codes plus the consumer's own. */
+export type RejectionReason = string;
+
+/** A heartbeat the consumer processed (the benchmark measures lag with it). */
+export interface ProcessedHeartbeat {
+  nodeId: string;
+  seq: number;
+  sentAt: string;
+  processedAtMs: number;
+  outcome: 'accepted' | 'stale';
+}
+
+const UNKNOWN_NODE_RETRY_MS = 5_000;
+
+/**
+ * Heartbeats: a core NATS subscription to every node's heartbeat subject (each replica sees every
+ * heartbeat). Each message is verified against the public key registered for the node named in its
+ * subject; refusals are counted by reason. Live state is kept in memory ({@link NodeLiveness}); a
+ * 1 s sweep ages nodes into suspect/offline and writes, in batches, state changes (at once), the
+ * heartbeat fields (at most once per node per 30 s) and one telemetry sample per node a minute.
+ */
+@Injectable()
+export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly liveness = new NodeLiveness();
+  private subscription?: Subscription;
+  private readonly rejectedTotal: Counter<'reason'>;
+  private readonly heartbeatsTotal: Counter<'outcome'>;
+  private readonly lag: Histogram;
+  private readonly unknownUntil = new Map<string, number>();
+  private readonly lookups = new Map<string, Promise<LiveNode | null>>();
+  private readonly listeners = new Set<(event: ProcessedHeartbeat) => void>();
+  private flushing: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+  private stopped = false;
+
+  constructor(
+    private readonly nats: NatsService,
+    private readonly repository: NodesRepository,
+    metrics: HttpMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.rejectedTotal = getOrCreate(metrics, 'anneal_node_messages_rejected_total', () =>
+      new Counter({ name: 'anneal_node_messages_rejected_total', help: 'Node messages refused, by reason', labelNames: ['reason'], registers: [metrics.registry] }),
+    );
+    this.heartbeatsTotal = getOrCreate(metrics, 'anneal_node_heartbeats_total', () =>
+      new Counter({ name: 'anneal_node_heartbeats_total', help: 'Verified heartbeats by outcome (stale: seq not above the last one)', labelNames: ['outcome'], registers: [metrics.registry] }),
+    );
+    this.lag = getOrCreate(metrics, 'anneal_node_heartbeat_lag_seconds', () =>
+      new Histogram({
+        name: 'anneal_node_heartbeat_lag_seconds',
+        help: 'From the heartbeat sentAt to processed (includes clock skew between node and API)',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+        registers: [metrics.registry],
+      }),
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const nowMs = this.clock.now().getTime();
+    for (const row of await this.repository.loadIdentities()) this.seed(row, nowMs);
+    this.subscription = this.nats.connection.subscribe(allHeartbeatsSubject(this.nats.prefix), {
+      callback: (error, message) => {
+        if (!error) this.handle(message);
+      },
+    });
+    this.logger.info({ nodes: this.liveness.size }, 'node heartbeat consumer started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+    await this.flushing.catch(() => undefined);
+  }
+
+  /** A node just registered here (other replicas learn of it on its first heartbeat). */
+  register(row: Pick<NodeIdentityRow, 'id' | 'org_id' | 'public_key' | 'simulated'>): void {
+    this.unknownUntil.delete(row.id);
+    this.liveness.upsert({ nodeId: row.id, orgId: row.org_id, publicKey: row.public_key, simulated: row.simulated }, this.clock.now().getTime());
+  }
+
+  /** A removed node: its credentials are revoked and its messages refused from now on. */
+  forget(nodeId: string): void {
+    this.liveness.remove(nodeId);
+  }
+
+  live(nodeId: string): LiveNode | undefined {
+    return this.liveness.get(nodeId);
+  }
+
+  /** Observe processed heartbeats (benchmarks, tests). Returns the unsubscribe function. */
+  onProcessed(listener: (event: ProcessedHeartbeat) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The message path; public so tests can feed raw messages. */
+  handle(message: Pick<Msg, 'subject' | 'data'>): void {
+    const nodeId = nodeIdFromSubject(this.nats.prefix, message.subject, 'heartbeat');
+    if (!nodeId) return this.reject(null, 'subject_mismatch');
+    const node = this.liveness.get(nodeId);
+    if (node) return this.verifyAndApply(node, message);
+    // A node registered on another replica (or unknown): look it up once, refuse meanwhile-unknown ones.
+    const until = this.unknownUntil.get(nodeId);
+    if (until !== undefined && until > this.clock.now().getTime()) return this.reject(null, 'unknown_node');
+    void this.lookup(nodeId).then((found) => (found ? this.verifyAndApply(found, message) : this.reject(null, 'unknown_node')));
+  }
+
+  private lookup(nodeId: string): Promise<LiveNode | null> {
+    let pending = this.lookups.get(nodeId);
+    if (!pending) {
+      pending = this.repository
+        .loadIdentity(nodeId)
+        .then((row) => {
+          if (!row) {
+            this.unknownUntil.set(nodeId, this.clock.now().getTime() + UNKNOWN_NODE_RETRY_MS);
+            return null;
+          }
+          return this.seed(row, this.clock.now().getTime());
+        })
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error, nodeId }, 'node lookup failed');
+          return null;
+        })
+        .finally(() => this.lookups.delete(nodeId));
+      this.lookups.set(nodeId, pending);
+    }
+    return pending;
+  }
+
+  private seed(row: NodeIdentityRow, nowMs: number): LiveNode {
+    const alive = row.state !== 'offline';
+    return this.liveness.upsert(
+      {
+        nodeId: row.id,
+        orgId: row.org_id,
+        publicKey: row.public_key,
+        simulated: row.simulated,
+        state: row.state,
+        stateSinceMs: row.state_changed_at.getTime(),
+        // A node the database last saw alive gets a full grace period from now: its beats resume
+        // without a spurious offline/online pair, and a dead one goes offline 10 s after boot.
+        lastBeatMs: alive ? nowMs : (row.last_heartbeat_at?.getTime() ?? null),
+        lastSeq: row.last_seq === null ? -1 : Number(row.last_seq),
+        lastWrittenMs: row.last_written_at?.getTime() ?? null,
+        agentState: row.agent_state,
+      },
+      nowMs,
+    );
+  }
+
+  private verifyAndApply(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
+    const opened = openSignedMessage(heartbeatSchema, message.subject, message.data, node.publicKey);
+    if (!opened.ok) return this.reject(node, opened.error.code);
+    const heartbeat: Heartbeat = opened.value;
+    if (heartbeat.nodeId !== node.nodeId) return this.reject(node, 'subject_mismatch');
+    const nowMs = this.clock.now().getTime();
+    const changesBefore = this.liveness.pendingChanges;
+    const outcome = this.liveness.applyHeartbeat(node, heartbeat, nowMs);
+    this.heartbeatsTotal.inc({ outcome });
+    if (outcome === 'accepted') {
+      const sentMs = Date.parse(heartbeat.sentAt);
+      if (Number.isFinite(sentMs)) this.lag.observe(Math.max(0, nowMs - sentMs) / 1000);
+      if (this.liveness.pendingChanges > changesBefore) this.flushSoon();
+    }
+    if (this.listeners.size > 0) {
+      const event: ProcessedHeartbeat = { nodeId: node.nodeId, seq: heartbeat.seq, sentAt: heartbeat.sentAt, processedAtMs: Date.now(), outcome };
+      for (const listener of this.listeners) listener(event);
+    }
+  }
+
+  private reject(node: LiveNode | null, reason: RejectionReason): void {
+    this.rejectedTotal.inc({ reason });
+    if (node) this.liveness.countRejection(node.nodeId, reason);
+  }
+
+  /** Rejections counted so far for a reason (tests and the admin view). */
+  async rejectedCount(reason: RejectionReason): Promise<number> {
+    const metric = await this.rejectedTotal.get();
+    return metric.values.find((value) => value.labels.reason === reason)?.value ?? 0;
+  }
+
+  @Interval('node-liveness', 1000)
+  async tick(): Promise<void> {
+    if (!this.config.SCHEDULER_ENABLED || this.stopped) return;
+    await this.sweep().catch((error: unknown) => this.logger.warn({ err: error }, 'node sweep failed'));
+  }
+
+  /**
+   * Ages nodes (suspect after 6 s, offline after 10 s without a heartbeat) and writes what is due.
+   * Tests call it directly with a TestClock. Resolves when the writes are done.
+   */
+  async sweep(): Promise<{ changes: number; heartbeatWrites: number; telemetrySamples: number }> {
+    const writes = this.liveness.sweep(this.clock.now().getTime());
+    return this.flush(writes);
+  }
+
+  private flushSoon(): void {
+    if (this.flushScheduled || this.stopped) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush([]).catch((error: unknown) => this.logger.warn({ err: error }, 'node state write failed'));
+    });
+  }
+
+  /** Serialized: one flush at a time, in order. */
+  private flush(writes: HeartbeatWrite[]): Promise<{ changes: number; heartbeatWrites: number; telemetrySamples: number }> {
+    const run = this.flushing.then(async () => {
+      const changes = this.liveness.takeChanges();
+      const samples = this.liveness.takeSamples();
+      const nowMs = this.clock.now().getTime();
+      const withChange = new Map<string, HeartbeatWrite>();
+      for (const change of changes) {
+        const write = this.liveness.writeFor(change.nodeId, nowMs);
+        if (write) withChange.set(change.nodeId, write);
+      }
+      const applied = changes.length > 0 ? await this.repository.applyStateChanges(changes, withChange) : 0;
+      const heartbeatWrites = await this.repository.writeHeartbeats(writes.filter((write) => !withChange.has(write.nodeId)));
+      const telemetrySamples = await this.repository.insertTelemetry(samples);
+      return { changes: applied, heartbeatWrites, telemetrySamples };
+    });
+    this.flushing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Live status for the console and the offers (a node this replica never heard of is offline). */
+  liveState(nodeId: string): NodeLiveState {
+    return this.liveness.get(nodeId)?.state ?? 'offline';
+  }
+}
+
+function getOrCreate<T>(metrics: HttpMetrics, name: string, create: () => T): T {
+  return (metrics.registry.getSingleMetric(name) as T | undefined) ?? create();
+}

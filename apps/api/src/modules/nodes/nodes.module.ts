@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { LOGGER } from '../../core/logging/logger.js';
+import { DbCommunityNodeSource } from './community-node-source.js';
+import { NodesConsumer } from './nodes.consumer.js';
+import { NodesRepository } from './nodes.repository.js';
+import { PLATFORM_KEYS, platformKeysFromConfig } from './platform-keys.js';
+import { ReliabilityService } from './reliability.service.js';
+
+const platformKeys = {
+  provide: PLATFORM_KEYS,
+  inject: [APP_CONFIG, LOGGER],
+  useFactory: (config: AppConfig, logger: Logger) => platformKeysFromConfig(config, logger),
+};
+
+/** Community nodes: registration, heartbeats and live state, reliability, the provider console. */
+@Module({
+  providers: [platformKeys, NodesRepository, NodesConsumer, ReliabilityService, DbCommunityNodeSource],
+  exports: [PLATFORM_KEYS, NodesConsumer, ReliabilityService, DbCommunityNodeSource],
+})
+export class NodesModule {}
