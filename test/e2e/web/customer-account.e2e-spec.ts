@@ -51,7 +51,7 @@ describe('customer account in a real browser: sign-up, two-factor with QR, API k
     const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
     await qr.waitFor();
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
-    expect(await qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(100);
+    expect(await qr.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(100);
     const secret = (await page.getByTestId('totp-secret').textContent())?.trim() ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
     await saveScreenshot(page, SUITE, '04-2fa-qr');
@@ -121,7 +121,11 @@ describe('customer account in a real browser: sign-up, two-factor with QR, API k
     await page.getByRole('button', { name: 'Menu' }).click();
     expect(await nav.isVisible()).toBe(true);
     await saveScreenshot(page, SUITE, '10-narrow-menu');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    // (the test project has no DOM types: the page's document, typed by hand)
+    const overflow = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
     expect(overflow).toBeLessThanOrEqual(0);
 
     expect(pageErrors).toEqual([]);
