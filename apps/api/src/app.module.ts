@@ -8,6 +8,7 @@ import { HealthModule } from './core/health/health.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { BenchmarksModule } from './modules/benchmarks/benchmarks.module.js';
 import { NodesModule } from './modules/nodes/nodes.module.js';
 import { OffersModule } from './modules/offers/offers.module.js';
 import { ProviderAccountsModule } from './modules/provider-accounts/provider-accounts.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
         UsersModule,
         OrgsModule,
         ApiKeysModule,
+        BenchmarksModule,
         NodesModule,
         ProviderAccountsModule,
         OffersModule,

@@ -77,6 +77,9 @@ export const configSchema = z
     RUNPOD_API_KEY: z.string().optional().describe('RunPod API key (secret; never logged); RunPod is off unless set here or stored by an admin.'),
     RUNPOD_API_URL: z.string().url().optional().describe('RunPod REST API base URL (default https://rest.runpod.io/v1).'),
     RUNPOD_POD_GPU_TYPES: z.string().optional().describe('RunPod GPU types offered as pods with their prices, JSON: `[{"gpuTypeId":"NVIDIA GeForce RTX 4090","onDemandMicrosPerGpuHour":690000}]`.'),
+    QUOTE_TTL_SECONDS: positiveInt.default(900).describe('How long a quote from POST /v1/estimates stays valid for a submission to reference.'),
+    BENCHMARK_PRIOR_IMPORT: bool.default(true).describe('At boot, import the public step-time tables (libs/benchmarks/data/step-times) when the database has no public benchmark rows yet.'),
+    BENCHMARK_TABLES_DIR: z.string().optional().describe('Directory of the public step-time tables to import (defaults to libs/benchmarks/data/step-times in the repository).'),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && config.AUTH_TOKEN_SECRET.startsWith('dev-')) {
