@@ -24,6 +24,10 @@ import {
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { connect, nanos, nkeyAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { KeyPair } from '@nats-io/nkeys';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchmarkObserver, buildBenchmarkSample } from '../runner/benchmark-sample.builder.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { HeartbeatSequence } from '../config/seq-store.js';
 import type { Runner, RunnerEvent, RunOutcome, StopRequest } from '../runner/runner.js';
@@ -58,6 +62,8 @@ export interface NodeAgentOptions {
   reconnectMaxMs?: number;
   /** Called after every heartbeat attempt and state change (for status.json). */
   onStatus?: (status: NodeAgentStatus) => void;
+  /** Where attempts get their private work directories (deleted after each attempt). Default: the OS temp dir. */
+  workRoot?: string;
 }
 
 export interface NodeAgentStatus {
@@ -515,10 +521,18 @@ export class NodeAgent {
     attempt.startedAtMs = this.nowMs();
     stopAt(attempt.startedAtMs + assignment.attempt.maxDurationS * 1000, { kind: 'max_duration' });
     if (assignment.attempt.budgetStopAt) stopAt(Date.parse(assignment.attempt.budgetStopAt), { kind: 'budget' });
-    const gpuIndices = assignment.attempt.gpuIndices ?? (this.lastHeartbeat?.gpus.map((gpu) => gpu.index) ?? []);
+    const knownGpus = this.lastHeartbeat?.gpus ?? (await this.options.gpus.read(false).catch(() => []));
+    const gpuIndices = assignment.attempt.gpuIndices ?? knownGpus.map((gpu) => gpu.index);
+    const attemptGpus = knownGpus.filter((gpu) => gpuIndices.includes(gpu.index));
+    const simulated = this.options.gpus.simulated;
     const recipeSteps = assignment.attempt.recipe.steps;
+    const observer = new BenchmarkObserver();
     let outcome: RunOutcome;
+    let workDir: string | null = null;
     try {
+      const workRoot = this.options.workRoot ?? join(tmpdir(), 'anneal-agent');
+      await mkdir(workRoot, { recursive: true, mode: 0o700 });
+      workDir = await mkdtemp(join(workRoot, 'attempt-'));
       if (!controller.signal.aborted) attempt.phase = 'running';
       void this.publishEvent(attemptId, attempt.eventSeq++, {
         type: 'started',
@@ -532,8 +546,17 @@ export class NodeAgent {
         gpuIndices,
         signal: controller.signal,
         nowMs: this.nowMs,
+        gpus: attemptGpus,
+        simulated,
+        gpuUtilizationPct: () => (simulated ? null : meanUtilization(this.lastHeartbeat?.gpus ?? [], gpuIndices)),
+        workDir,
         report: (event: RunnerEvent) => {
-          if (event.type === 'step') attempt.step = event.step;
+          if (event.type === 'step') {
+            attempt.step = event.step;
+            observer.onStep(event.stepTimeMs);
+          } else if (event.type === 'validation') {
+            observer.onValidation(event.promptCount, event.totalTimeMs);
+          }
           void this.publishEvent(attemptId, attempt.eventSeq++, event);
         },
       });
@@ -542,6 +565,11 @@ export class NodeAgent {
       outcome = { exitReason: 'error', message: 'the runner failed unexpectedly', steps: attempt.step ?? 0, loss: null, stepTimeMsMean: null, artifactKeys: [] };
     } finally {
       for (const timer of timers) clearTimeout(timer);
+      if (workDir) await rm(workDir, { recursive: true, force: true }).catch((error: unknown) => this.logger.warn('could not remove the attempt work dir', { error }));
+    }
+    if (runner.measuresTraining) {
+      const sample = buildBenchmarkSample({ recipe: assignment.attempt.recipe, gpus: attemptGpus, simulated, exitReason: outcome.exitReason, observer });
+      if (sample) void this.publishEvent(attemptId, attempt.eventSeq++, { type: 'benchmark_sample', sample });
     }
     // Not awaited: stored by the outbox whenever NATS is reachable (shutdown flushes it).
     void this.publishEvent(attemptId, attempt.eventSeq++, {
@@ -649,6 +677,12 @@ export class NodeAgent {
     }
     if (this.outbox.length > 0) this.logger.warn('attempt events left unsent at shutdown', { count: this.outbox.length });
   }
+}
+
+/** Mean utilisation of the given GPUs in a telemetry reading; null when none reports it. */
+function meanUtilization(gpus: readonly GpuTelemetry[], indices: readonly number[]): number | null {
+  const values = gpus.filter((gpu) => indices.includes(gpu.index) && gpu.utilizationPct !== null).map((gpu) => gpu.utilizationPct!);
+  return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : null;
 }
 
 function unsubscribeQuietly(subscription: Subscription): void {

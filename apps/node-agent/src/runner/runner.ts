@@ -1,4 +1,4 @@
-import type { Assignment, AttemptEventBody, CancelReason, ExitReason } from '@anneal/providers';
+import type { Assignment, AttemptEventBody, CancelReason, ExitReason, GpuTelemetry } from '@anneal/providers';
 
 /** Why the agent asks a runner to stop early. */
 export type StopRequest =
@@ -19,6 +19,14 @@ export interface RunnerContext {
   signal: AbortSignal;
   report(event: RunnerEvent): void;
   nowMs(): number;
+  /** Telemetry of the attempt's GPUs when it started (catalog ids, names). */
+  gpus: GpuTelemetry[];
+  /** A simulated node: no real GPU; telemetry is made up. */
+  simulated: boolean;
+  /** Mean utilisation (%) of the attempt's GPUs from the latest real telemetry; null on simulated nodes or when unknown. */
+  gpuUtilizationPct(): number | null;
+  /** A private, empty directory for this attempt; the agent deletes it afterwards. */
+  workDir: string;
 }
 
 export interface RunOutcome {
@@ -31,19 +39,24 @@ export interface RunOutcome {
 }
 
 /**
- * Runs one attempt on this node. Implementations (container, process, the synthetic trainer) come
- * with their own issue; the agent only needs this contract: run until done or until `signal`
- * aborts, report progress through `report`, resolve with the outcome (never reject for a job
+ * Runs one attempt on this node (`container`, `process`, the `synthetic` trainer; `wiring-check`
+ * for daemon tests): run until done or until `signal` aborts (then take a final checkpoint when
+ * possible), report progress through `report`, resolve with the outcome (never reject for a job
  * failure: resolve with exitReason 'error').
  */
 export interface Runner {
   /** Reported in the `started` event, so the API and the customer see what ran. */
   readonly name: string;
+  /**
+   * Whether the agent may turn this runner's step and validation timings into an anonymized
+   * benchmark sample at the end (false for runners that do not really train).
+   */
+  readonly measuresTraining: boolean;
   run(context: RunnerContext): Promise<RunOutcome>;
 }
 
 /** The exit reason for a stop request. */
-export function exitReasonFor(stop: StopRequest): ExitReason {
+export function exitReasonFor(stop: StopRequest): Exclude<ExitReason, 'completed' | 'error'> {
   switch (stop.kind) {
     case 'cancel':
       return 'canceled';

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildAssignment } from '../testing/agent-fixtures.js';
+import { runnerContext } from '../testing/runner-context.js';
 import type { RunnerContext, RunnerEvent } from './runner.js';
 import { WiringCheckRunner } from './wiring-check.runner.js';
 
 function context(steps: number, controller = new AbortController()): { ctx: RunnerContext; events: RunnerEvent[] } {
-  const events: RunnerEvent[] = [];
-  return {
-    events,
-    ctx: { assignment: buildAssignment('n1', 'a1', { steps }), gpuIndices: [0], signal: controller.signal, report: (event) => events.push(event), nowMs: Date.now },
-  };
+  return runnerContext(buildAssignment('n1', 'a1', { steps }), { controller });
 }
 
 describe('WiringCheckRunner', () => {

@@ -17,6 +17,7 @@ export interface WiringCheckRunnerOptions {
  */
 export class WiringCheckRunner implements Runner {
   readonly name = 'wiring-check';
+  readonly measuresTraining = false;
   private readonly maxSteps: number;
   private readonly stepDelayMs: number;
 

@@ -390,8 +390,10 @@ export function decodeCheckpoint(bytes: Uint8Array): CharMlpState {
   const dataStart = Math.ceil((12 + headerLength) / 4) * 4;
   const n = header.parameterCount;
   if (bytes.length < dataStart + n * 12) throw new Error('truncated checkpoint weights');
-  // copy out (the input may not be 4-byte aligned)
-  const floats = new Float32Array(bytes.slice(dataStart, dataStart + n * 12).buffer);
+  // copy out: the input may be unaligned, or a Buffer viewing a larger pooled ArrayBuffer
+  const copy = new Uint8Array(n * 12);
+  copy.set(bytes.subarray(dataStart, dataStart + n * 12));
+  const floats = new Float32Array(copy.buffer);
   return {
     config: header.config,
     vocabulary: header.vocabulary,
