@@ -31,6 +31,8 @@ export async function createApp({ config, logger, clock }: CreateAppOptions): Pr
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, logger, metrics, clock, streams: apiStreams(config.NATS_SUBJECT_PREFIX) }), {
     logger: new NestPinoLogger(logger.child({ component: 'nest' })),
     bodyParser: false,
+    // The JSON parser keeps the exact bytes in `req.rawBody` (payment webhooks verify their signature over them).
+    rawBody: true,
     abortOnError: false,
   });
   app.disable('x-powered-by');

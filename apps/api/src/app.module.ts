@@ -8,6 +8,7 @@ import { HealthModule } from './core/health/health.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { BillingModule } from './modules/billing/billing.module.js';
 import { BenchmarksModule } from './modules/benchmarks/benchmarks.module.js';
 import { NodesModule } from './modules/nodes/nodes.module.js';
 import { OffersModule } from './modules/offers/offers.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
         UsersModule,
         OrgsModule,
         ApiKeysModule,
+        BillingModule,
         BenchmarksModule,
         NodesModule,
         ProviderAccountsModule,

@@ -63,6 +63,11 @@ export const configSchema = z
     DEMO_ADMIN_PASSWORD: z.string().min(10).optional().describe('Password of the demo admin (admin@anneal.local); `npm start` generates it (secret).'),
     DEMO_CUSTOMER_PASSWORD: z.string().min(10).optional().describe('Password of the demo customer (customer@anneal.local); `npm start` generates it (secret).'),
     PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(2000).describe('Platform fee in basis points of each job\'s charge (2000 = 20%).'),
+    PAYMENT_PROCESSOR: z.enum(['test']).default('test').describe('Payment processor for top-ups: `test` is the built-in processor that signs webhooks like a real one (no card data ever reaches Anneal).'),
+    PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional().describe('Secret that signs payment webhooks (secret). `npm start` generates one; required in production; elsewhere a random one per process when unset.'),
+    TOP_UP_MAX_USD: positiveInt.default(10_000).describe('Largest single top-up in USD; larger amounts are refused (400).'),
+    PAYOUT_DISPUTE_WINDOW_HOURS: positiveInt.default(168).describe('Provider earnings become payable after this many hours (the dispute window; default 7 days).'),
+    PAYOUT_MINIMUM_USD: z.coerce.number().min(0).default(10).describe('Smallest provider payout in USD; smaller payable balances wait for the next run.'),
     PLATFORM_NKEY_SEED: z
       .string()
       .regex(/^SU[A-Z2-7]{56}$/, "an nkey user seed ('SU…')")
@@ -82,6 +87,9 @@ export const configSchema = z
     BENCHMARK_TABLES_DIR: z.string().optional().describe('Directory of the public step-time tables to import (defaults to libs/benchmarks/data/step-times in the repository).'),
   })
   .superRefine((config, ctx) => {
+    if (config.NODE_ENV === 'production' && !config.PAYMENT_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['PAYMENT_WEBHOOK_SECRET'], message: 'is required in production' });
+    }
     if (config.NODE_ENV === 'production' && config.AUTH_TOKEN_SECRET.startsWith('dev-')) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_TOKEN_SECRET'], message: 'a development secret cannot be used in production' });
     }

@@ -32,6 +32,8 @@ export const REDACTED_PATHS = [
   '*.nodeToken',
   '*.attemptToken',
   '*.credentials',
+  '*.webhookSecret',
+  '*.PAYMENT_WEBHOOK_SECRET',
   'password',
   'token',
   'secret',

@@ -1,0 +1,334 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  TransferFlags,
+  attemptCostMicros,
+  deriveUuid,
+  isTransferApplied,
+  jobHoldId,
+  planAttemptSettlement,
+  planJobHold,
+  type MeteredAttempt,
+  type PgLedgerStore,
+  type StatementLine,
+} from '@anneal/billing';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { CLOCK, type Clock } from '../../core/clock/clock.js';
+import { conflict } from '../../core/errors/app-error.js';
+import { ledgerError } from './billing.errors.js';
+import { LEDGER_STORE } from './ledger.provider.js';
+import { formatUsd, money } from './money.js';
+
+export interface JobHoldRequest {
+  orgId: string;
+  jobId: string;
+  /** The quote's upper bound (p90 cost) shown at submission. */
+  quoteUpperMicros: bigint;
+  /** The job's budget cap; null when the user set none. */
+  budgetCapMicros: bigint | null;
+  /** Seconds after which the hold lapses by itself (0 or absent: never). */
+  timeoutSeconds?: number;
+}
+
+export interface JobHold {
+  holdId: string;
+  amountMicros: bigint;
+  /** True when this hold had been placed before (a retried submission): nothing changed. */
+  replay: boolean;
+}
+
+/** What metering needs to know about an attempt to price it. */
+export interface LiveCostInput extends MeteredAttempt {
+  priceMicrosPerGpuHour: bigint;
+  gpuCount: number;
+}
+
+export interface SettleAttemptRequest {
+  orgId: string;
+  /** The provider org whose GPUs ran the attempt (its payable is credited). */
+  providerOrgId: string;
+  jobId: string;
+  attemptId: string;
+  /** The open hold covering this attempt; default the job's hold (`placeJobHold`). */
+  holdId?: string;
+  gpuModel: string;
+  gpuCount: number;
+  priceMicrosPerGpuHour: bigint;
+  /** The attempt's metering: `endedAt` must be set. */
+  attempt: MeteredAttempt;
+  /** What remains of the job's budget cap for this attempt; null for no cap. */
+  budgetCapMicros: bigint | null;
+  /** The job goes on with another attempt: hold the released remainder again (returned as `nextHoldId`). */
+  continueJob?: boolean;
+}
+
+export interface AttemptSettlement {
+  billableSeconds: number;
+  costMicros: bigint;
+  chargedMicros: bigint;
+  providerShareMicros: bigint;
+  platformFeeMicros: bigint;
+  releasedMicros: bigint;
+  /** Metered cost beyond what the hold/cap covered (never charged). */
+  uncoveredMicros: bigint;
+  reheldMicros: bigint;
+  /** The hold for the job's next attempt when `continueJob` was set and something remained. */
+  nextHoldId: string | null;
+  /** True when this attempt had been settled before with the same figures: nothing changed. */
+  replay: boolean;
+}
+
+const ENSURED_CACHE_LIMIT = 10_000;
+
+/**
+ * Money for jobs and customers: balances, holds, live cost, settlement, statements. Every amount is
+ * integer micro-dollars; every write goes through the ledger (`@anneal/billing`), whose derived
+ * transfer ids make each operation safe to retry.
+ */
+@Injectable()
+export class BillingService {
+  private platformReady: Promise<unknown> | null = null;
+  private readonly ensuredOrgs = new Set<string>();
+  private readonly ensuredProviders = new Set<string>();
+
+  constructor(
+    @Inject(LEDGER_STORE) private readonly ledger: PgLedgerStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** The store, for the other billing services of this module. */
+  get store(): PgLedgerStore {
+    return this.ledger;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accounts (created lazily, idempotently)
+
+  async ensurePlatformAccounts(): Promise<void> {
+    this.platformReady ??= this.ledger.ensurePlatformAccounts(this.clock.now()).catch((error: unknown) => {
+      this.platformReady = null;
+      throw error;
+    });
+    await this.platformReady;
+  }
+
+  /** A customer org's available and held accounts (created on first use). */
+  async ensureOrgAccounts(orgId: string): Promise<void> {
+    if (this.ensuredOrgs.has(orgId)) return;
+    await this.ensurePlatformAccounts();
+    await this.ledger.ensureOrgAccounts(orgId, this.clock.now());
+    remember(this.ensuredOrgs, orgId);
+  }
+
+  /** A provider org's payable and paid-out accounts (created on first use). */
+  async ensureProviderAccounts(providerOrgId: string): Promise<void> {
+    if (this.ensuredProviders.has(providerOrgId)) return;
+    await this.ensurePlatformAccounts();
+    await this.ledger.ensureProviderAccounts(providerOrgId, this.clock.now());
+    remember(this.ensuredProviders, providerOrgId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // For the jobs module
+
+  /** An org's spendable credit and what its open holds reserve (zero for an org that never paid). */
+  balance(orgId: string): Promise<{ availableMicros: bigint; heldMicros: bigint }> {
+    return this.ledger.getOrgBalance(orgId);
+  }
+
+  /**
+   * At submission: holds the lower of the quote's upper bound and the budget cap (available → held).
+   * The hold id derives from the job, so a retried submission answers `replay: true`.
+   * Throws 402 `insufficient_credits` (details: required, available) when the credit does not cover it.
+   */
+  async placeJobHold(request: JobHoldRequest): Promise<JobHold> {
+    if (request.quoteUpperMicros <= 0n && (request.budgetCapMicros === null || request.budgetCapMicros <= 0n)) {
+      throw ledgerError('amount_must_be_positive');
+    }
+    await this.ensureOrgAccounts(request.orgId);
+    const plan = planJobHold({
+      orgId: request.orgId,
+      jobId: request.jobId,
+      quoteUpperMicros: request.quoteUpperMicros,
+      budgetCapMicros: request.budgetCapMicros,
+      timeoutSeconds: request.timeoutSeconds,
+    });
+    const [outcome] = await this.ledger.createTransfers([plan.transfer], this.clock.now());
+    const result = outcome!.result;
+    if (result === 'ok' || result === 'exists') return { holdId: plan.holdId, amountMicros: plan.amountMicros, replay: result === 'exists' };
+    if (result === 'insufficient_funds') {
+      const { availableMicros } = await this.ledger.getOrgBalance(request.orgId);
+      throw ledgerError(result, {
+        requiredMicros: plan.amountMicros.toString(),
+        required: formatUsd(plan.amountMicros),
+        availableMicros: availableMicros.toString(),
+        available: formatUsd(availableMicros),
+        shortfallMicros: (plan.amountMicros - availableMicros).toString(),
+      });
+    }
+    throw ledgerError(result, { jobId: request.jobId });
+  }
+
+  /**
+   * Releases a job's open hold in full (e.g. canceled before it ran). Safe to repeat: a hold that
+   * is gone, already voided or expired answers `released: false`; one already posted (the job was
+   * charged) is a 409 `hold_already_settled`.
+   */
+  async releaseJobHold(jobId: string, holdId: string = jobHoldId(jobId)): Promise<{ released: boolean; releasedMicros: bigint }> {
+    const [hold] = await this.ledger.lookupTransfers([holdId]);
+    if (!hold || (hold.flags & TransferFlags.pending) === 0) return { released: false, releasedMicros: 0n };
+    const [outcome] = await this.ledger.createTransfers(
+      [{ id: deriveUuid('job-hold-release', holdId), pendingId: holdId, code: 'release', flags: TransferFlags.voidPending, links: { jobId } }],
+      this.clock.now(),
+    );
+    const result = outcome!.result;
+    if (result === 'ok' || result === 'exists') return { released: true, releasedMicros: hold.amount };
+    if (result === 'pending_already_resolved' || result === 'pending_transfer_expired') {
+      const status = await this.ledger.pendingStatus(holdId);
+      if (status === 'posted') throw ledgerError('pending_already_resolved', { jobId });
+      return { released: false, releasedMicros: 0n };
+    }
+    throw ledgerError(result, { jobId });
+  }
+
+  /** What an attempt has cost so far (or in total once ended): whole billable seconds × rate, rounded down. */
+  liveCost(attempt: LiveCostInput, now: Date = this.clock.now()): { billableSeconds: number; costMicros: bigint } {
+    return attemptCostMicros(attempt, { priceMicrosPerGpuHour: attempt.priceMicrosPerGpuHour, gpuCount: attempt.gpuCount }, now);
+  }
+
+  /**
+   * Settles a finished attempt in one linked batch with its usage record: the hold is posted for the
+   * charge (min of metered cost, hold and remaining budget cap; exactly the cap when the attempt
+   * ended `budget_exhausted`), the provider's share (charge − fee) goes to its payable, the platform
+   * fee (`PLATFORM_FEE_BPS`, rounded down) to revenue, the rest of the hold is released (or held
+   * again for the next attempt with `continueJob`). Idempotent per attempt: a replay answers
+   * `replay: true`; a replay with different figures is a 409 `ledger_conflict`.
+   */
+  async settleAttempt(request: SettleAttemptRequest): Promise<AttemptSettlement> {
+    if (request.attempt.endedAt === null) throw new TypeError('settleAttempt needs an attempt that has ended (endedAt)');
+    const holdId = request.holdId ?? jobHoldId(request.jobId);
+    const [hold] = await this.ledger.lookupTransfers([holdId]);
+    if (!hold || (hold.flags & TransferFlags.pending) === 0) {
+      throw conflict('ledger_conflict', 'This job has no hold to settle the attempt against.', { jobId: request.jobId, attemptId: request.attemptId });
+    }
+    await this.ensureProviderAccounts(request.providerOrgId);
+    const now = this.clock.now();
+    const plan = planAttemptSettlement({
+      orgId: request.orgId,
+      providerOrgId: request.providerOrgId,
+      jobId: request.jobId,
+      attemptId: request.attemptId,
+      hold: { id: holdId, amountMicros: hold.amount },
+      gpuModel: request.gpuModel,
+      gpuCount: request.gpuCount,
+      priceMicrosPerGpuHour: request.priceMicrosPerGpuHour,
+      attempt: request.attempt,
+      budgetCapMicros: request.budgetCapMicros,
+      platformFeeBps: this.config.PLATFORM_FEE_BPS,
+      reholdId: request.continueJob ? deriveUuid('job-rehold', request.attemptId.toLowerCase()) : undefined,
+      now,
+    });
+    const settled = await this.ledger.settleAttempt(plan, now);
+    const failed = settled.results.find((r) => !isTransferApplied(r.result));
+    if (settled.usage === 'exists_with_different_fields') {
+      throw ledgerError('exists_with_different_fields', { attemptId: request.attemptId });
+    }
+    if (failed) {
+      // A linked batch reports the real cause on one transfer and `linked_event_failed` on the rest.
+      const cause = settled.results.find((r) => !isTransferApplied(r.result) && r.result !== 'linked_event_failed') ?? failed;
+      throw ledgerError(cause.result, { attemptId: request.attemptId });
+    }
+    const rehold = request.continueJob && plan.reheldMicros > 0n ? plan.transfers.at(-1)!.id : null;
+    return {
+      billableSeconds: plan.billableSeconds,
+      costMicros: plan.costMicros,
+      chargedMicros: plan.chargedMicros,
+      providerShareMicros: plan.providerShareMicros,
+      platformFeeMicros: plan.platformFeeMicros,
+      releasedMicros: plan.releasedMicros,
+      uncoveredMicros: plan.uncoveredMicros,
+      reheldMicros: plan.reheldMicros,
+      nextHoldId: rehold,
+      replay: settled.usage === 'exists',
+    };
+  }
+
+  /** Lapses holds whose timeout passed (cron). */
+  expirePendingHolds(now: Date): Promise<string[]> {
+    return this.ledger.expirePendingTransfers(now);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // For the HTTP API
+
+  async balanceView(orgId: string) {
+    const { availableMicros, heldMicros } = await this.balance(orgId);
+    return { orgId, currency: 'usd', available: money(availableMicros), held: money(heldMicros), total: money(availableMicros + heldMicros) };
+  }
+
+  /** An org's statement, newest first: every line traceable to a job attempt or a payment. */
+  async statement(orgId: string, page: { cursor?: string; limit?: number }) {
+    const result = await this.ledger.listOrgStatement(orgId, { cursor: page.cursor ?? null, limit: page.limit ?? 50 });
+    return { lines: result.lines.map(statementLineView), nextCursor: result.nextCursor };
+  }
+}
+
+function remember(set: Set<string>, id: string): void {
+  if (set.size >= ENSURED_CACHE_LIMIT) set.clear();
+  set.add(id);
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  top_up: 'Top-up',
+  hold: 'Hold for a job',
+  charge: 'Charge for a job attempt',
+  release: 'Hold released',
+  refund: 'Refund',
+  dispute_resolution: 'Dispute resolution',
+  correction: 'Correction',
+  provider_share: 'Earnings for a job attempt',
+  platform_fee: 'Platform fee',
+  payout: 'Payout',
+  payout_settled: 'Payout settled',
+  transfer: 'Transfer',
+};
+
+/** One statement line as JSON: signed amount (credits positive), money strings, what it traces to. */
+export function statementLineView(line: StatementLine) {
+  // A released hold gives the money back to the org, although the void names the hold's own accounts.
+  const signed = line.direction === 'credit' || line.code === 'release' ? line.amountMicros : -line.amountMicros;
+  const usage = line.usage
+    ? {
+        gpuModel: line.usage.gpuModel,
+        gpuCount: line.usage.gpuCount,
+        billableSeconds: line.usage.billableSeconds,
+        rate: money(line.usage.priceMicrosPerGpuHour),
+        cost: money(line.usage.costMicros),
+        charged: money(line.usage.chargedMicros),
+      }
+    : null;
+  let description = DESCRIPTIONS[line.code] ?? line.code;
+  if (line.usage && (line.code === 'charge' || line.code === 'provider_share')) {
+    description = `${description}: ${line.usage.gpuCount}× ${line.usage.gpuModel} for ${line.usage.billableSeconds} s at ${formatUsd(line.usage.priceMicrosPerGpuHour)}/GPU-hour`;
+  } else if (line.code === 'top_up' && line.links.paymentId) {
+    description = `${description} (payment ${line.links.paymentId})`;
+  }
+  return {
+    id: line.transferId,
+    cursor: line.cursor,
+    timestamp: line.timestamp.toISOString(),
+    type: line.code,
+    description,
+    direction: line.direction,
+    amount: money(line.amountMicros),
+    signedAmount: money(signed),
+    holdStatus: line.pendingStatus,
+    resolvesHoldId: line.resolvesPendingId,
+    jobId: line.links.jobId,
+    attemptId: line.links.attemptId,
+    paymentId: line.links.paymentId,
+    disputeId: line.links.disputeId,
+    payoutId: line.links.payoutId,
+    usage,
+  };
+}
