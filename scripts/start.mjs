@@ -37,12 +37,22 @@ process.on('SIGTERM', () => shutdown(0));
 /** Development secrets, made once and kept (mode 0600) so a restart keeps sessions and data readable. */
 function localSecrets() {
   const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  // Secrets added later are generated into an existing file too (older .anneal/secrets.json lack them).
+  const later = { PAYMENT_WEBHOOK_SECRET: () => `whsec_dev_${randomBytes(24).toString('base64url')}` };
+  if (existsSync(file)) {
+    const existing = JSON.parse(readFileSync(file, 'utf8'));
+    const missing = Object.keys(later).filter((name) => !existing[name]);
+    if (missing.length === 0) return existing;
+    for (const name of missing) existing[name] = later[name]();
+    writeFileSync(file, JSON.stringify(existing, null, 2), { mode: 0o600 });
+    return existing;
+  }
   const secrets = {
     AUTH_TOKEN_SECRET: `dev-${randomBytes(32).toString('base64url')}`,
     ENCRYPTION_KEYS: `dev1:${randomBytes(32).toString('base64')}`,
     DEMO_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
     DEMO_CUSTOMER_PASSWORD: randomBytes(12).toString('base64url'),
+    PAYMENT_WEBHOOK_SECRET: later.PAYMENT_WEBHOOK_SECRET(),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
