@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { createTestDatabase, expectEventually, freePort, natsTestUrl, startTestS3, uniquePrefix, type TestDatabase, type TestS3 } from '../../support/index.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
-export const apiMain = resolve(root, 'apps', 'api', 'dist', 'main.js');
+/** The built API; ANNEAL_E2E_API_MAIN points at another build (e.g. one made while apps/api/dist is stale). */
+export const apiMain = process.env.ANNEAL_E2E_API_MAIN ?? resolve(root, 'apps', 'api', 'dist', 'main.js');
 export const webDist = resolve(root, 'apps', 'web', 'dist');
 
 export interface WebStack {

@@ -5,10 +5,13 @@ import { AccountPage } from '../features/account/components/account-page.js';
 import { ApiKeysPage } from '../features/api-keys/components/api-keys-page.js';
 import { LoginPage } from '../features/auth/components/login-page.js';
 import { SignupPage } from '../features/auth/components/signup-page.js';
-import { useMe, useSession } from '../features/auth/hooks/use-session.js';
+import { rolesOf, useMe, useSession } from '../features/auth/hooks/use-session.js';
+import { BillingPage } from '../features/billing/components/billing-page.js';
+import { EarningsPage } from '../features/billing/components/earnings-page.js';
 import { HomePage } from '../features/home/components/home-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.js';
+import { AVAILABLE } from './available.js';
 import { Shell } from './shell.js';
 
 const PUBLIC_PATHS = new Set(['/login', '/signup']);
@@ -67,6 +70,8 @@ function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']
   if (matchPath('/account', pathname)) return <AccountPage me={me} />;
   if (matchPath('/keys', pathname)) return <ApiKeysPage />;
   if (matchPath('/provider', pathname)) return <ProviderPage me={me} />;
+  if (AVAILABLE.billing && matchPath('/billing', pathname)) return <BillingPage />;
+  if (AVAILABLE.earnings && rolesOf(me).provider && matchPath('/provider/earnings', pathname)) return <EarningsPage />;
   return (
     <EmptyState title="This page does not exist">
       <Link to="/">Back to the overview</Link>

@@ -38,6 +38,8 @@ describe('money', () => {
     expect(formatPrice('123')).toBe('$0.0001');
     expect(formatPrice('4500')).toBe('$0.0045');
     expect(formatPrice('2000000')).toBe('$2.00');
+    expect(formatPrice('3673000')).toBe('$3.673');
+    expect(formatPrice('1234567891')).toBe('$1,234.5679');
   });
 
   it('parses typed dollars exactly', () => {

@@ -52,13 +52,13 @@ export function formatMicros(value: string | bigint | number, options: FormatMon
 }
 
 /**
- * A price that may be below a cent (per GPU-hour prices are usually cents, per-second rates are not):
- * cents when that is exact enough, else up to four decimals.
+ * A unit price, which may not be whole cents ($3.673 per GPU-hour, $0.0045 per minute): cents when
+ * exact, else up to four decimals, so the price shown is the price charged.
  */
 export function formatPrice(value: string | bigint | number): string {
   const micros = toMicros(value);
   const magnitude = micros < 0n ? -micros : micros;
-  if (magnitude === 0n || magnitude % MICROS_PER_CENT === 0n || magnitude >= 100n * MICROS_PER_CENT) return formatMicros(micros);
+  if (magnitude % MICROS_PER_CENT === 0n) return formatMicros(micros);
   return formatMicros(micros, { decimals: 4 }).replace(/(\.\d{2}\d*?)0+$/, '$1');
 }
 

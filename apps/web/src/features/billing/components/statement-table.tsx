@@ -1,0 +1,36 @@
+import { formatDate } from '../../../lib/duration.js';
+import { formatMicros } from '../../../lib/money.js';
+import type { StatementLine } from '../api/billing.api.js';
+
+/** Ledger lines, newest first: credits positive, debits negative, each with what it traces to. */
+export function StatementTable({ lines, caption }: { lines: StatementLine[]; caption: string }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Description</th>
+            <th scope="col" className="num">
+              Amount
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {lines.map((line) => (
+            <tr key={line.id}>
+              <td>{formatDate(line.timestamp)}</td>
+              <td>
+                {line.description}
+                {line.holdStatus === 'pending' ? <span className="badge badge-warn">held</span> : null}
+                {line.jobId ? <small className="muted mono"> job {line.jobId.slice(0, 8)}</small> : null}
+              </td>
+              <td className={`num ${line.signedAmount.micros.startsWith('-') ? 'debit' : 'credit'}`}>{formatMicros(line.signedAmount.micros, { signed: true })}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
