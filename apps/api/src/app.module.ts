@@ -16,6 +16,9 @@ import { ProviderAccountsModule } from './modules/provider-accounts/provider-acc
 import { NotificationsModule } from './modules/notifications/notifications.module.js';
 import { OrgsModule } from './modules/orgs/orgs.module.js';
 import { UsersModule } from './modules/users/users.module.js';
+import { StorageModule } from './core/storage/storage.module.js';
+import { DatasetsModule } from './modules/datasets/datasets.module.js';
+import { ModerationModule } from './modules/moderation/moderation.module.js';
 
 @Module({})
 export class AppModule {
@@ -38,6 +41,9 @@ export class AppModule {
         HealthModule,
         AuthModule,
         UsersModule,
+        StorageModule,
+        ModerationModule,
+        DatasetsModule,
         OrgsModule,
         ApiKeysModule,
         BillingModule,

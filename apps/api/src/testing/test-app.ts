@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createTestDatabase, natsTestUrl, uniquePrefix, type TestDatabase } from '@anneal/test/support';
+import { createTestDatabase, natsTestUrl, startTestS3, uniquePrefix, type TestDatabase, type TestS3 } from '@anneal/test/support';
 import { DataSource } from 'typeorm';
 import { createApp } from '../app.factory.js';
 import { loadConfig, type AppConfig } from '../config/app-config.js';
@@ -17,6 +17,8 @@ export interface TestApp {
   /** Every JSON log line the app wrote, raw. */
   logLines: string[];
   http: HttpClient;
+  /** The s3rver this app stores objects in, when started with `{ s3: true }`. */
+  s3?: TestS3;
   close(): Promise<void>;
 }
 
@@ -77,9 +79,14 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
 }
 
 /** Boots the real API (migrations, NATS, HTTP on a free port) against its own database. */
-export async function startTestApp(options: { overrides?: Record<string, string>; clock?: Clock } = {}): Promise<TestApp> {
+export async function startTestApp(options: { overrides?: Record<string, string>; clock?: Clock; s3?: boolean } = {}): Promise<TestApp> {
   const db = await createTestDatabase('api');
-  const config = testConfig(db.url, options.overrides);
+  // `s3: true` starts an s3rver on a free port and points S3_* at it (own bucket); without it no object store is configured.
+  const s3 = options.s3 ? await startTestS3() : undefined;
+  const s3Overrides: Record<string, string> = s3
+    ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_BUCKET: uniquePrefix('ds').toLowerCase().replace(/[^a-z0-9-]/g, '-'), S3_FORCE_PATH_STYLE: 'true' }
+    : {};
+  const config = testConfig(db.url, { ...s3Overrides, ...options.overrides });
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {
@@ -103,8 +110,10 @@ export async function startTestApp(options: { overrides?: Record<string, string>
     db,
     logLines,
     http: new HttpClient(baseUrl),
+    s3,
     async close() {
       await app.close();
+      await s3?.close();
       await db.drop();
     },
   };
