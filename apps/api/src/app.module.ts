@@ -10,6 +10,7 @@ import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BillingModule } from './modules/billing/billing.module.js';
 import { BenchmarksModule } from './modules/benchmarks/benchmarks.module.js';
+import { EstimatesModule } from './modules/estimates/estimates.module.js';
 import { NodesModule } from './modules/nodes/nodes.module.js';
 import { OffersModule } from './modules/offers/offers.module.js';
 import { ProviderAccountsModule } from './modules/provider-accounts/provider-accounts.module.js';
@@ -48,6 +49,7 @@ export class AppModule {
         ApiKeysModule,
         BillingModule,
         BenchmarksModule,
+        EstimatesModule,
         NodesModule,
         ProviderAccountsModule,
         OffersModule,

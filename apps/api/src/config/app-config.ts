@@ -85,6 +85,7 @@ export const configSchema = z
     QUOTE_TTL_SECONDS: positiveInt.default(900).describe('How long a quote from POST /v1/estimates stays valid for a submission to reference.'),
     BENCHMARK_PRIOR_IMPORT: bool.default(true).describe('At boot, import the public step-time tables (libs/benchmarks/data/step-times) when the database has no public benchmark rows yet.'),
     BENCHMARK_TABLES_DIR: z.string().optional().describe('Directory of the public step-time tables to import (defaults to libs/benchmarks/data/step-times in the repository).'),
+    ESTIMATE_OFFERS_CACHE_MS: positiveInt.default(1000).describe('How long POST /v1/estimates reuses one listing of all offers before listing again (refreshed in the background).'),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.PAYMENT_WEBHOOK_SECRET) {

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { createNodeKeys, encodeSignedMessage, heartbeatSubject, type Heartbeat } from '@anneal/providers';
+import { expectEventually } from '@anneal/test/support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsService } from '../../core/nats/nats.service.js';
+import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
+import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.service.js';
+import { BenchmarksService } from '../benchmarks/benchmarks.service.js';
+import { NodesConsumer } from '../nodes/nodes.consumer.js';
+import { EstimateOfferSource } from './estimate-offers.source.js';
+
+/** A recipe no public table has: every offer starts from the FLOP-count prior. */
+const RECIPE = { baseModelId: 'Qwen/Qwen2.5-7B', method: 'lora', precision: 'bf16', sequenceLength: 1024, batchSize: 2, gradientAccumulation: 4, steps: 1000 };
+const KEY_4090 = 'qwen2.5/7.62b/lora|rtx-4090x1|seq1024|b2|ga4|bf16|none';
+
+describe('POST /v1/estimates (real Postgres + NATS, real offers from online nodes)', () => {
+  let t: TestApp;
+  let token: string;
+  let otherToken: string;
+  let orgId: string;
+  const nodes: Record<string, string> = {};
+
+  async function onlineNode(gpuModelId: string, gpuName: string, gpuCount: number, price: bigint): Promise<string> {
+    const keys = createNodeKeys();
+    const id = randomUUID();
+    await t.dataSource.query(
+      `INSERT INTO nodes (id, org_id, public_key, node_token_hash, hostname, agent_version, gpus, gpu_model_id, gpu_name, gpu_count, vram_mb, price_micros_per_gpu_hour,
+         region, simulated, listed, draining, state, state_changed_at, created_at)
+       VALUES ($1, $2, $3, NULL, 'box', '0.1.0', '[]', $4, $5, $6, 24564, $7, 'eu-west', false, true, false, 'offline', now(), now())`,
+      [id, orgId, keys.publicKey, gpuModelId, gpuName, gpuCount, price.toString()],
+    );
+    const consumer = t.app.get(NodesConsumer);
+    consumer.register({ id, org_id: orgId, public_key: keys.publicKey, simulated: false });
+    const nats = t.app.get(NatsService);
+    const subject = heartbeatSubject(nats.prefix, id);
+    const heartbeat: Heartbeat = {
+      schemaVersion: 1,
+      type: 'heartbeat',
+      nodeId: id,
+      seq: 1,
+      sentAt: new Date().toISOString(),
+      agentVersion: '0.1.0',
+      uptimeS: 1,
+      simulated: false,
+      state: 'active',
+      gpus: Array.from({ length: gpuCount }, (_, index) => ({ index, name: gpuName, gpuId: gpuModelId, vramTotalMb: 24564, vramUsedMb: 1, utilizationPct: 0, temperatureC: 30, powerW: 20 })),
+      runningAttempt: null,
+    };
+    nats.connection.publish(subject, encodeSignedMessage(keys.seed, subject, heartbeat));
+    await expectEventually(() => consumer.liveState(id) === 'online');
+    return `community:${id}`;
+  }
+
+  const estimate = (body: unknown, as = token) => t.http.post('/v1/estimates', body, as);
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const user = await signUp(t.http);
+    token = user.accessToken;
+    orgId = user.orgId;
+    otherToken = (await signUp(t.http)).accessToken;
+    nodes.rtx4090 = await onlineNode('rtx-4090', 'NVIDIA GeForce RTX 4090', 1, 450_000n);
+    nodes.rtx4090x2 = await onlineNode('rtx-4090', 'NVIDIA GeForce RTX 4090', 2, 400_000n);
+    nodes.rtx3090 = await onlineNode('rtx-3090', 'NVIDIA GeForce RTX 3090', 1, 250_000n);
+    nodes.a100 = await onlineNode('a100-80gb-sxm', 'NVIDIA A100-SXM4-80GB', 1, 1_500_000n);
+    t.app.get(EstimateOfferSource).invalidate();
+  });
+  afterAll(() => t?.close());
+
+  it('answers one row per offer from the prior, then exact, scaled and transferred once runs are in', async () => {
+    const first = await estimate({ recipe: RECIPE });
+    expect(first.status).toBe(200);
+    expect(first.body.rows).toHaveLength(4);
+    expect(first.body.rows.map((r: { basis: string }) => r.basis)).toEqual(['prior', 'prior', 'prior', 'prior']);
+    expect(first.body.steps).toBe(1000);
+
+    // Three finished runs on 1× RTX 4090 arrive through the samples stream.
+    const benchmarks = t.app.get(BenchmarksService);
+    for (const stepTimeMsMean of [900, 1000, 1100]) {
+      await benchmarks.publishSample(randomUUID(), {
+        schemaVersion: 1,
+        baseModelId: 'Qwen/Qwen2.5-7B',
+        method: 'lora',
+        precision: 'bf16',
+        quantization: null,
+        sequenceLength: 1024,
+        imageMegapixels: null,
+        batchSize: 2,
+        gradientAccumulation: 4,
+        gpuId: 'rtx-4090',
+        gpuCount: 1,
+        stepTimeMsMean,
+        stepTimeMsVariance: 10,
+        stepsObserved: 500,
+        validationTimePerPromptMsMean: null,
+        validationPromptsObserved: 0,
+        simulated: false,
+      });
+    }
+    const snapshots = t.app.get(BenchmarkSnapshotService);
+    await expectEventually(() => snapshots.snapshot.get(KEY_4090)?.stepTimeMs.count === 3);
+
+    const second = await estimate({ recipe: RECIPE });
+    expect(second.status).toBe(200);
+    const byOffer = new Map<string, any>(second.body.rows.map((r: { offerId: string }) => [r.offerId, r]));
+    const exact = byOffer.get(nodes.rtx4090!);
+    expect(exact).toMatchObject({ basis: 'exact', sampleCount: 3, basisText: 'from 3 runs like this', providerKind: 'community', gpuCount: 1, priceMicrosPerGpuHour: '450000' });
+    expect(exact.sentence).toMatch(/^~\d+ min, ~\$\d+\.\d\d on 1× RTX 4090, community; from 3 runs like this$/);
+    expect(exact.stepTimeMs.p50).toBeCloseTo(Math.exp((Math.log(900) + Math.log(1000) + Math.log(1100)) / 3), 0);
+    expect(byOffer.get(nodes.rtx4090x2!)).toMatchObject({ basis: 'scaled', gpuCount: 2 });
+    expect(byOffer.get(nodes.rtx3090!)).toMatchObject({ basis: 'transferred' });
+    expect(byOffer.get(nodes.rtx3090!).basisText).toMatch(/^transferred from RTX 4090/);
+    expect(byOffer.get(nodes.a100!)).toMatchObject({ basis: 'transferred' });
+
+    for (const row of second.body.rows) {
+      for (const q of ['p10', 'p50', 'p90']) expect(row.costMicros[q]).toMatch(/^\d+$/);
+      expect(BigInt(row.costMicros.p10)).toBeLessThanOrEqual(BigInt(row.costMicros.p50));
+      expect(BigInt(row.costMicros.p50)).toBeLessThanOrEqual(BigInt(row.costMicros.p90));
+      expect(row.runtimeSeconds.p10).toBeLessThanOrEqual(row.runtimeSeconds.p50);
+      expect(row.runtimeSeconds.p50).toBeLessThanOrEqual(row.runtimeSeconds.p90);
+    }
+    // Sorted by cost; exactly one fastest, and it is the one with the least p50 runtime.
+    const costs = second.body.rows.map((r: { costMicros: { p50: string } }) => BigInt(r.costMicros.p50));
+    expect([...costs].sort((a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(costs);
+    const fastest = second.body.rows.filter((r: { fastest: boolean }) => r.fastest);
+    expect(fastest).toHaveLength(1);
+    expect(fastest[0].runtimeSeconds.p50).toBe(Math.min(...second.body.rows.map((r: { runtimeSeconds: { p50: number } }) => r.runtimeSeconds.p50)));
+    // Cost is runtime × price × count, rounded up to the micro-dollar.
+    const expected = BigInt(Math.ceil(Math.ceil(exact.runtimeSeconds.p50 * 1000) * 450_000 / 3_600_000));
+    expect(Number(BigInt(exact.costMicros.p50) - expected)).toBeLessThanOrEqual(1);
+    expect(second.body.summary).toMatch(/^Cheapest: ~/);
+
+    // Stored as a quote with an expiry.
+    expect(Date.parse(second.body.expiresAt) - Date.parse(second.body.createdAt)).toBe(900_000);
+    const stored = await t.http.get(`/v1/estimates/${second.body.id}`, token);
+    expect(stored.status).toBe(200);
+    expect(stored.body).toMatchObject({ id: second.body.id, expired: false, steps: 1000, matchedOffers: 4, summary: second.body.summary });
+    expect(stored.body.rows).toEqual(second.body.rows);
+  });
+
+  it('refuses a named GPU the recipe cannot fit, with the figures, and lists misfits apart', async () => {
+    const full = { ...RECIPE, baseModelId: 'meta-llama/Llama-3.1-8B', method: 'full', sequenceLength: 2048, batchSize: 4 };
+    const refused = await estimate({ recipe: full, resources: { gpuModel: 'NVIDIA GeForce RTX 4090' } });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('does_not_fit_memory');
+    expect(refused.body.message).toMatch(/^Needs ~\d+ GB, RTX 4090 has 24 GB\.$/);
+    expect(refused.body.details).toMatchObject({ gpu: { id: 'rtx-4090' }, haveGb: 24 });
+    expect(refused.body.details.needGb).toBeGreaterThan(100);
+
+    const open = await estimate({ recipe: full });
+    expect(open.status).toBe(200);
+    expect(open.body.rows).toEqual([]);
+    const groups = new Map<string, any>(open.body.excluded.map((g: { gpu: { id: string }; gpuCount: number }) => [`${g.gpu.id}x${g.gpuCount}`, g]));
+    expect(groups.get('rtx-4090x1')).toMatchObject({ code: 'does_not_fit_memory', haveGb: 24, offerCount: 1, offerIds: [nodes.rtx4090] });
+    expect(groups.get('rtx-4090x1').message).toMatch(/^needs ~\d+ GB, RTX 4090 has 24 GB$/);
+    expect(groups.get('a100-80gb-sxmx1')).toMatchObject({ code: 'does_not_fit_memory', haveGb: 80 });
+    expect(open.body.summary).toMatch(/^No matching offer has enough GPU memory for this recipe: needs ~/);
+  });
+
+  it('filters by GPU, count, provider and price, and steps can come from epochs and the dataset', async () => {
+    const cheap = await estimate({ recipe: RECIPE, maxPricePerGpuHour: '0.30' });
+    expect(cheap.body.rows.map((r: { offerId: string }) => r.offerId)).toEqual([nodes.rtx3090]);
+    const micros = await estimate({ recipe: RECIPE, maxPriceMicrosPerGpuHour: '450000', resources: { gpuModel: 'rtx-4090' } });
+    expect(micros.body.rows.map((r: { offerId: string }) => r.offerId).sort()).toEqual([nodes.rtx4090, nodes.rtx4090x2].sort());
+    const two = await estimate({ recipe: RECIPE, resources: { gpuCount: 2 } });
+    expect(two.body.rows.map((r: { offerId: string }) => r.offerId)).toEqual([nodes.rtx4090x2]);
+    const limited = await estimate({ recipe: RECIPE, limit: 1 });
+    expect(limited.body.matchedOffers).toBe(4);
+    expect(limited.body.rows.length).toBeGreaterThanOrEqual(1);
+    expect(limited.body.rows.some((r: { fastest: boolean }) => r.fastest)).toBe(true);
+
+    const { steps: _steps, ...withoutSteps } = RECIPE;
+    const fromData = await estimate({ recipe: { ...withoutSteps, epochs: 2, datasetSamples: 10_000, validationPrompts: 4, validationInterval: 500 } });
+    expect(fromData.status).toBe(200);
+    expect(fromData.body).toMatchObject({ steps: 2500, validationRuns: 5 });
+  });
+
+  it('answers an empty list with a sentence when no offer matches', async () => {
+    const none = await estimate({ recipe: RECIPE, providers: ['gcp'] });
+    expect(none.status).toBe(200);
+    expect(none.body).toMatchObject({ rows: [], excluded: [], matchedOffers: 0 });
+    expect(none.body.summary).toMatch(/^No offers match this request right now/);
+    expect(none.body.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses bad input with stable codes', async () => {
+    const unknownModel = await estimate({ recipe: { ...RECIPE, baseModelId: 'someone/mystery-model' } });
+    expect([unknownModel.status, unknownModel.body.code]).toEqual([422, 'unknown_model']);
+    const unknownGpu = await estimate({ recipe: RECIPE, resources: { gpuModel: 'Voodoo 5 6000' } });
+    expect([unknownGpu.status, unknownGpu.body.code]).toEqual([422, 'unknown_gpu']);
+    for (const steps of [0, -5, 1.5, 50_000_000]) {
+      const bad = await estimate({ recipe: { ...RECIPE, steps } });
+      expect([bad.status, bad.body.code]).toEqual([400, 'invalid_steps']);
+    }
+    const both = await estimate({ recipe: { ...RECIPE, epochs: 1, datasetSamples: 100 } });
+    expect([both.status, both.body.code]).toEqual([400, 'invalid_steps']);
+    const method = await estimate({ recipe: { ...RECIPE, method: 'dreambooth' } });
+    expect([method.status, method.body.code]).toEqual([400, 'invalid_method']);
+    const extra = await estimate({ recipe: RECIPE, userId: 'x' });
+    expect([extra.status, extra.body.code]).toEqual([400, 'validation_failed']);
+    const price = await estimate({ recipe: RECIPE, maxPricePerGpuHour: '1.5', maxPriceMicrosPerGpuHour: '1500000' });
+    expect([price.status, price.body.code]).toEqual([400, 'invalid_price']);
+    expect((await t.http.post('/v1/estimates', { recipe: RECIPE })).status).toBe(401);
+  });
+
+  it("never shows another org's quote", async () => {
+    const mine = await estimate({ recipe: RECIPE });
+    expect(mine.status).toBe(200);
+    const theirs = await t.http.get(`/v1/estimates/${mine.body.id}`, otherToken);
+    expect([theirs.status, theirs.body.code]).toEqual([404, 'not_found']);
+    expect((await t.http.get('/v1/estimates/not-a-uuid', token)).status).toBe(404);
+    expect((await t.http.get(`/v1/estimates/${randomUUID()}`, token)).status).toBe(404);
+    // Still there for its own org.
+    expect((await t.http.get(`/v1/estimates/${mine.body.id}`, token)).status).toBe(200);
+  });
+});
