@@ -8,7 +8,7 @@ export const AVAILABLE = {
   datasets: false,
   billing: true,
   disputes: false,
-  providerNodes: false,
+  providerNodes: true,
   earnings: true,
   adminDisputes: false,
   adminUsers: false,

@@ -9,6 +9,7 @@ import { rolesOf, useMe, useSession } from '../features/auth/hooks/use-session.j
 import { BillingPage } from '../features/billing/components/billing-page.js';
 import { EarningsPage } from '../features/billing/components/earnings-page.js';
 import { HomePage } from '../features/home/components/home-page.js';
+import { NodeDetailPage } from '../features/provider/components/node-detail-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.js';
 import { AVAILABLE } from './available.js';
@@ -70,6 +71,8 @@ function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']
   if (matchPath('/account', pathname)) return <AccountPage me={me} />;
   if (matchPath('/keys', pathname)) return <ApiKeysPage />;
   if (matchPath('/provider', pathname)) return <ProviderPage me={me} />;
+  const node = rolesOf(me).provider ? matchPath('/provider/nodes/:id', pathname) : null;
+  if (node?.id) return <NodeDetailPage nodeId={node.id} />;
   if (AVAILABLE.billing && matchPath('/billing', pathname)) return <BillingPage />;
   if (AVAILABLE.earnings && rolesOf(me).provider && matchPath('/provider/earnings', pathname)) return <EarningsPage />;
   return (

@@ -36,6 +36,7 @@ export function navSections(me: Me): { title: string; items: NavItem[] }[] {
 
 function isCurrent(pathname: string, to: string): boolean {
   if (to === '/') return pathname === '/';
+  if (to === '/provider') return pathname === '/provider' || pathname.startsWith('/provider/nodes/');
   if (to === '/jobs') return pathname === '/jobs' || (/^\/jobs\/[^/]+$/.test(pathname) && pathname !== '/jobs/new');
   return pathname === to || pathname.startsWith(`${to}/`);
 }

@@ -1,9 +1,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ErrorMessage } from '../../../components/error-message.js';
 import { Notice, PageHeader } from '../../../components/status.js';
-import { AVAILABLE } from '../../../app/available.js';
 import type { Me } from '../../auth/api/auth.api.js';
 import { actingOrg, useApi } from '../../auth/hooks/use-session.js';
+import { AddNode } from './add-node.js';
+import { NodesList } from './nodes-list.js';
 
 /** Turns the provider role on for the acting organization (owners and admins). */
 function EnableProvider({ me }: { me: Me }) {
@@ -38,11 +39,14 @@ export function ProviderPage({ me }: { me: Me }) {
   const org = actingOrg(me);
   return (
     <>
-      <PageHeader title="Provider" />
-      {!org?.providerEnabled ? (
+      <PageHeader title={org?.providerEnabled ? 'Nodes' : 'Provide GPUs'} />
+      {org?.providerEnabled ? (
+        <>
+          <AddNode />
+          <NodesList />
+        </>
+      ) : (
         <EnableProvider me={me} />
-      ) : AVAILABLE.providerNodes ? null : (
-        <Notice>The provider role is on for {org.name}. Adding nodes opens here as soon as the node registry is live.</Notice>
       )}
     </>
   );
