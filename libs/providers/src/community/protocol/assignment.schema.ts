@@ -69,6 +69,17 @@ export const assignmentSchema = z.strictObject({
     budgetStopAt: instantSchema.nullable(),
     /** GPU indices (nvidia-smi) the attempt may use; null: all of them. */
     gpuIndices: z.array(countSchema).max(64).nullable(),
+    /**
+     * The trainer image for the `container` runner (e.g. `ghcr.io/anneal/trainer-lora:1.4`), chosen by
+     * the API from the recipe. Optional and additive: absent or null, the agent uses its configured
+     * default image. Never starts with '-' (it is passed as a command-line argument).
+     */
+    trainerImage: z
+      .string()
+      .max(500)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'an image reference such as ghcr.io/org/trainer:1.0')
+      .nullable()
+      .optional(),
   }),
   dataset: z.strictObject({
     getUrl: z.url(),

@@ -69,6 +69,10 @@ describe('protocol messages', () => {
     expect(parseAssignment({ ...assignmentFixture(), resumeCheckpoint: resume }).ok).toBe(true);
     expect(parseAssignment({ ...assignmentFixture(), resumeCheckpoint: null }).ok).toBe(true);
     expect(parseAssignment({ ...assignmentFixture(), resumeCheckpoint: { ...resume, getUrl: 'nope' } }).ok).toBe(false);
+    const attempt = assignmentFixture().attempt;
+    expect(parseAssignment({ ...assignmentFixture(), attempt: { ...attempt, trainerImage: 'ghcr.io/anneal/trainer-lora:1.4' } }).ok).toBe(true);
+    expect(parseAssignment({ ...assignmentFixture(), attempt: { ...attempt, trainerImage: '--privileged' } }).ok).toBe(false);
+    expect(parseAssignment({ ...assignmentFixture(), attempt: { ...attempt, trainerImage: 'img; rm -rf /' } }).ok).toBe(false);
     const base = { schemaVersion: 1, attemptId: 'a1', nodeId: 'n1', eventSeq: 3, at: '2026-11-22T07:30:00.000Z' };
     expect(parseAttemptEvent({ ...base, type: 'log', stream: 'stdout', line: 'a', lines: ['a', 'b'] }).ok).toBe(true);
     expect(parseAttemptEvent({ ...base, type: 'log', stream: 'stdout', line: 'a', lines: [] }).ok).toBe(false);
