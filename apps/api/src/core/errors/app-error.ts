@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'ledger_rejected'
   | 'hold_already_settled'
   | 'top_up_not_pending'
+  | 'provider_balance_insufficient'
   // Estimates (the estimator's input codes, @anneal/benchmarks EstimateErrorCode).
   | 'unknown_gpu'
   | 'unknown_model'

@@ -244,6 +244,29 @@ describe('billing (real Postgres + NATS)', () => {
       expect(await store.checkInvariants()).toEqual([]);
     });
 
+    it('refunds with correcting transfers from the provider share and the fee, once per refund id', async () => {
+      const refundId = uuidv7();
+      const request = {
+        orgId: customer.orgId,
+        refundId,
+        code: 'dispute_resolution' as const,
+        jobId,
+        attemptId,
+        disputeId: uuidv7(),
+        fromProvider: { providerOrgId: provider.orgId, amountMicros: 1_000_000n },
+        fromPlatformMicros: 250_000n,
+      };
+      expect(await billing.refund(request)).toEqual({ refundedMicros: 1_250_000n, replay: false });
+      expect(await billing.refund(request)).toEqual({ refundedMicros: 1_250_000n, replay: true });
+      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 47_250_000n, heldMicros: 0n });
+      expect((await store.getProviderBalance(provider.orgId)).payableMicros).toBe(2_200_000n);
+      await expect(
+        billing.refund({ ...request, refundId: uuidv7(), fromProvider: { providerOrgId: provider.orgId, amountMicros: 99_000_000n } }),
+      ).rejects.toMatchObject({ status: 409, code: 'provider_balance_insufficient' });
+      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 47_250_000n, heldMicros: 0n });
+      expect(await store.checkInvariants()).toEqual([]);
+    });
+
     it('charges exactly the budget cap for an attempt stopped at its cap', async () => {
       const capJob = uuidv7();
       await billing.placeJobHold({ orgId: customer.orgId, jobId: capJob, quoteUpperMicros: 10_000_000n, budgetCapMicros: 3_000_000n });
@@ -262,7 +285,7 @@ describe('billing (real Postgres + NATS)', () => {
       expect(settled.chargedMicros).toBe(3_000_000n);
       expect(settled.platformFeeMicros + settled.providerShareMicros).toBe(3_000_000n);
       expect(settled.releasedMicros).toBe(0n);
-      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 43_000_000n, heldMicros: 0n });
+      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 44_250_000n, heldMicros: 0n });
       expect(await store.checkInvariants()).toEqual([]);
     });
 
@@ -273,7 +296,7 @@ describe('billing (real Postgres + NATS)', () => {
       expect(await billing.releaseJobHold(canceled)).toEqual({ released: true, releasedMicros: 5_000_000n });
       expect(await billing.releaseJobHold(canceled)).toEqual({ released: true, releasedMicros: 5_000_000n });
       expect(await billing.releaseJobHold(uuidv7())).toEqual({ released: false, releasedMicros: 0n });
-      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 43_000_000n, heldMicros: 0n });
+      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 44_250_000n, heldMicros: 0n });
     });
 
     it('keeps the remainder held for the next attempt when the job goes on', async () => {
@@ -296,7 +319,7 @@ describe('billing (real Postgres + NATS)', () => {
       expect(first.nextHoldId).not.toBeNull();
       expect((await billing.balance(customer.orgId)).heldMicros).toBe(3_500_000n);
       expect(await billing.releaseJobHold(retried, first.nextHoldId!)).toEqual({ released: true, releasedMicros: 3_500_000n });
-      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 42_500_000n, heldMicros: 0n });
+      expect(await billing.balance(customer.orgId)).toEqual({ availableMicros: 43_750_000n, heldMicros: 0n });
       expect(await store.checkInvariants()).toEqual([]);
     });
   });
@@ -364,17 +387,17 @@ describe('billing (real Postgres + NATS)', () => {
       clock.advance(1 * DAY_MS + HOUR_MS);
       const run = await scheduler.runPayouts();
       expect(run).toMatchObject({ paid: 1 });
-      // 3.20 (first attempt) + 2.40 (the capped attempt) + 0.40 (the preempted one) = 6.00
-      expect(run!.totalMicros).toBe(6_000_000n);
+      // 3.20 (first attempt) − 1.00 (refunded) + 2.40 (the capped attempt) + 0.40 (the preempted one) = 5.00
+      expect(run!.totalMicros).toBe(5_000_000n);
       expect(await scheduler.runPayouts()).toMatchObject({ paid: 0 });
       await signInAgain(provider, small, customer);
 
       const payouts = await t.http.get('/v1/provider/payouts', provider.accessToken);
       expect(payouts.status).toBe(200);
       expect(payouts.body.payouts).toHaveLength(1);
-      expect(payouts.body.payouts[0].amount).toEqual({ micros: '6000000', usd: '$6.00' });
+      expect(payouts.body.payouts[0].amount).toEqual({ micros: '5000000', usd: '$5.00' });
       const earnings = await t.http.get('/v1/provider/earnings', provider.accessToken);
-      expect(earnings.body).toMatchObject({ payable: { micros: '0' }, paidOut: { micros: '6000000' }, payoutCount: 1 });
+      expect(earnings.body).toMatchObject({ payable: { micros: '0' }, paidOut: { micros: '5000000' }, payoutCount: 1 });
       expect(earnings.body.lines.some((l: any) => l.type === 'provider_share' && l.attemptId)).toBe(true);
 
       expect((await t.http.get('/v1/provider/earnings', small.accessToken)).body.payable.micros).toBe('800000');
@@ -401,10 +424,11 @@ describe('billing (real Postgres + NATS)', () => {
       expect(list.body.invoices).toHaveLength(1);
       const summary = list.body.invoices[0];
       expect(summary.period).toBe(first!.period);
-      // Charges: 4.00 + 3.00 + 0.50 + 1.00 = 8.50; top-ups: 50.00.
+      // Charges: 4.00 + 3.00 + 0.50 + 1.00 = 8.50; credits: the 1.25 dispute resolution; top-ups: 50.00.
       expect(summary.charges).toEqual({ micros: '8500000', usd: '$8.50' });
+      expect(summary.credits.micros).toBe('1250000');
       expect(summary.topUps.micros).toBe('50000000');
-      expect(summary.total.micros).toBe('8500000');
+      expect(summary.total).toEqual({ micros: '7250000', usd: '$7.25' });
 
       const invoice = await t.http.get(`/v1/billing/invoices/${summary.id}`, customer.accessToken);
       expect(invoice.status).toBe(200);

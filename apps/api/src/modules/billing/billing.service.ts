@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   TransferFlags,
+  accountIdFor,
   attemptCostMicros,
   deriveUuid,
   isTransferApplied,
@@ -10,6 +11,7 @@ import {
   type MeteredAttempt,
   type PgLedgerStore,
   type StatementLine,
+  type TransferInput,
 } from '@anneal/billing';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
@@ -75,6 +77,21 @@ export interface AttemptSettlement {
   nextHoldId: string | null;
   /** True when this attempt had been settled before with the same figures: nothing changed. */
   replay: boolean;
+}
+
+export interface RefundRequest {
+  orgId: string;
+  /** This refund's own id (e.g. the dispute's resolution id): the transfer ids derive from it, so a retry is a no-op. */
+  refundId: string;
+  /** `refund` (goodwill, an operator's correction) or `dispute_resolution` (an admin's decision). */
+  code: 'refund' | 'dispute_resolution';
+  jobId?: string;
+  attemptId?: string;
+  disputeId?: string;
+  /** The part taken back from the provider's unpaid earnings (its share of the charge). */
+  fromProvider?: { providerOrgId: string; amountMicros: bigint };
+  /** The part taken back from platform revenue (the fee, or the platform's goodwill). */
+  fromPlatformMicros?: bigint;
 }
 
 const ENSURED_CACHE_LIMIT = 10_000;
@@ -251,6 +268,50 @@ export class BillingService {
       nextHoldId: rehold,
       replay: settled.usage === 'exists',
     };
+  }
+
+  /**
+   * Gives money back to a customer org with correcting transfers (the ledger is never edited):
+   * provider payable → org available and/or platform revenue → org available, linked (both or
+   * neither). Idempotent per `refundId` (`replay: true`). A provider whose unpaid earnings no longer
+   * cover its part (already paid out) is a 409 `provider_balance_insufficient`: take it from the platform.
+   */
+  async refund(request: RefundRequest): Promise<{ refundedMicros: bigint; replay: boolean }> {
+    const fromProvider = request.fromProvider && request.fromProvider.amountMicros > 0n ? request.fromProvider : null;
+    const fromPlatform = request.fromPlatformMicros ?? 0n;
+    if ((request.fromProvider && request.fromProvider.amountMicros < 0n) || fromPlatform < 0n || (!fromProvider && fromPlatform === 0n)) {
+      throw ledgerError('amount_must_be_positive', { refundId: request.refundId });
+    }
+    await this.ensureOrgAccounts(request.orgId);
+    if (fromProvider) await this.ensureProviderAccounts(fromProvider.providerOrgId);
+    const links = { jobId: request.jobId ?? null, attemptId: request.attemptId ?? null, disputeId: request.disputeId ?? null };
+    const credit = accountIdFor('org_available', request.orgId);
+    const transfers: TransferInput[] = [];
+    if (fromProvider) {
+      transfers.push({
+        id: deriveUuid('refund', request.refundId, 'provider'),
+        debitAccountId: accountIdFor('provider_payable', fromProvider.providerOrgId),
+        creditAccountId: credit,
+        amount: fromProvider.amountMicros,
+        code: request.code,
+        links,
+      });
+    }
+    if (fromPlatform > 0n) {
+      transfers.push({ id: deriveUuid('refund', request.refundId, 'platform'), debitAccountId: accountIdFor('platform_revenue'), creditAccountId: credit, amount: fromPlatform, code: request.code, links });
+    }
+    if (transfers.length === 2) transfers[0]!.flags = TransferFlags.linked;
+    const outcomes = await this.ledger.createTransfers(transfers, this.clock.now());
+    const cause = outcomes.find((o) => !isTransferApplied(o.result) && o.result !== 'linked_event_failed') ?? outcomes.find((o) => !isTransferApplied(o.result));
+    if (cause) {
+      if (cause.result === 'insufficient_funds') {
+        throw conflict('provider_balance_insufficient', "The provider's unpaid earnings no longer cover its part of this refund (it was paid out): take that part from the platform instead.", {
+          refundId: request.refundId,
+        });
+      }
+      throw ledgerError(cause.result, { refundId: request.refundId });
+    }
+    return { refundedMicros: (fromProvider?.amountMicros ?? 0n) + fromPlatform, replay: outcomes.every((o) => o.result === 'exists') };
   }
 
   /** Lapses holds whose timeout passed (cron). */
