@@ -5,7 +5,7 @@
 export const AVAILABLE = {
   estimates: false,
   jobs: false,
-  datasets: false,
+  datasets: true,
   billing: true,
   disputes: false,
   providerNodes: true,

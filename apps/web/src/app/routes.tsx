@@ -8,6 +8,7 @@ import { SignupPage } from '../features/auth/components/signup-page.js';
 import { rolesOf, useMe, useSession } from '../features/auth/hooks/use-session.js';
 import { BillingPage } from '../features/billing/components/billing-page.js';
 import { EarningsPage } from '../features/billing/components/earnings-page.js';
+import { DatasetsPage } from '../features/datasets/components/datasets-page.js';
 import { HomePage } from '../features/home/components/home-page.js';
 import { NodeDetailPage } from '../features/provider/components/node-detail-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
@@ -73,6 +74,7 @@ function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']
   if (matchPath('/provider', pathname)) return <ProviderPage me={me} />;
   const node = rolesOf(me).provider ? matchPath('/provider/nodes/:id', pathname) : null;
   if (node?.id) return <NodeDetailPage nodeId={node.id} />;
+  if (AVAILABLE.datasets && matchPath('/datasets', pathname)) return <DatasetsPage />;
   if (AVAILABLE.billing && matchPath('/billing', pathname)) return <BillingPage />;
   if (AVAILABLE.earnings && rolesOf(me).provider && matchPath('/provider/earnings', pathname)) return <EarningsPage />;
   return (

@@ -55,9 +55,17 @@ function sentenceForStatus(status: number): string {
   return FALLBACK_SENTENCE;
 }
 
+/** An error raised in the browser whose message is already a sentence for a person. */
+export class UserFacingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserFacingError';
+  }
+}
+
 /** The sentence to show a person for any thrown value: the API's message, never a stack. */
 export function errorSentence(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
+  if (error instanceof ApiError || error instanceof UserFacingError) return error.message;
   if (error instanceof TypeError) return NETWORK_SENTENCE; // fetch's network failure
   if (error instanceof DOMException && error.name === 'AbortError') return 'The request was canceled.';
   return FALLBACK_SENTENCE;
