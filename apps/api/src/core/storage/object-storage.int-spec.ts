@@ -62,6 +62,13 @@ describe('ObjectStorage over the S3 protocol (s3rver)', () => {
     expect(await readAll(await storage.getStream(key, { start: 7, end: 15 }))).toEqual(body.subarray(7, 16));
   });
 
+  it('a bare-PUT URL (for clients that cannot send headers) signs no SSE header', async () => {
+    const put = await storage.presignPut('a/bare.bin', 300, now, { signEncryptionHeader: false });
+    expect(put.headers).toEqual({});
+    expect(new URL(put.url).searchParams.get('X-Amz-SignedHeaders')?.split(';')).not.toContain(SSE_HEADER);
+    expect((await fetch(put.url, { method: 'PUT', body: 'bare' })).status).toBe(200);
+  });
+
   it('every write the API itself sends carries x-amz-server-side-encryption: AES256', async () => {
     await storage.put('a/direct.txt', 'direct write');
     const uploadId = await storage.createMultipartUpload('a/multi.bin');

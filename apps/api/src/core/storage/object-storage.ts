@@ -165,11 +165,18 @@ export class ObjectStorage {
     }
   }
 
-  /** A URL the client PUTs the whole object to, with the SSE header it must send. */
-  async presignPut(key: string, expiresInSeconds: number, now: Date): Promise<PresignedRequest> {
+  /**
+   * A URL the client PUTs the whole object to, with the SSE header it must send (it is signed, so
+   * S3 refuses the PUT without it). `signEncryptionHeader: false` is for clients that can only send
+   * a bare PUT (e.g. a URL handed to a node): the object is then encrypted by the bucket's default
+   * encryption, which `ensureBucket` sets where the store supports it (AWS S3 encrypts by default).
+   */
+  async presignPut(key: string, expiresInSeconds: number, now: Date, options: { signEncryptionHeader?: boolean } = {}): Promise<PresignedRequest> {
     await this.ensureBucket();
-    const url = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.bucket, Key: key, ServerSideEncryption: SERVER_SIDE_ENCRYPTION }), { expiresIn: expiresInSeconds });
-    return { method: 'PUT', url, headers: { [SSE_HEADER]: SERVER_SIDE_ENCRYPTION }, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000) };
+    const signed = options.signEncryptionHeader ?? true;
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ServerSideEncryption: signed ? SERVER_SIDE_ENCRYPTION : undefined });
+    const url = await getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });
+    return { method: 'PUT', url, headers: signed ? { [SSE_HEADER]: SERVER_SIDE_ENCRYPTION } : {}, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000) };
   }
 
   /** A URL to GET the object; `fileName` sets the download's Content-Disposition. */

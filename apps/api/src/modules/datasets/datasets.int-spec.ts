@@ -4,7 +4,7 @@ import { SERVER_SIDE_ENCRYPTION, SSE_HEADER, ObjectStorage } from '../../core/st
 import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
 import { TestClock } from '../../testing/test-clock.js';
 import { ModerationService } from '../moderation/moderation.service.js';
-import { DatasetsScheduler } from './datasets.scheduler.js';
+import { DATASET_RETENTION_LOCK_KEY, DatasetsScheduler } from './datasets.scheduler.js';
 import { DatasetsService } from './datasets.service.js';
 import { tarArchive } from './testing/archive-fixtures.js';
 
@@ -229,6 +229,21 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     expect(await auditActions(id)).toEqual(['dataset.created', 'dataset.completed']);
   });
 
+  it('refuses a dataset above the size limit with the figures', async () => {
+    const response = await t.http.post('/v1/datasets', { name: 'huge', format: 'parquet', sizeBytes: 2 * 1024 ** 4, sha256: 'a'.repeat(64), license: 'mit' }, alice.accessToken);
+    expect(response.status).toBe(422);
+    expect(response.body).toMatchObject({ code: 'dataset_too_large', details: { sizeBytes: 2 * 1024 ** 4, maxSizeBytes: 1024 ** 4 } });
+  });
+
+  it('API keys need datasets:read to read and datasets:write to create', async () => {
+    const key = await t.http.post('/v1/api-keys', { name: 'reader', scopes: ['datasets:read'] }, alice.accessToken);
+    expect(key.status).toBe(201);
+    expect((await t.http.get('/v1/datasets', key.body.key)).status).toBe(200);
+    const refused = await t.http.post('/v1/datasets', { name: 'x', format: 'jsonl', sizeBytes: 1, sha256: 'a'.repeat(64) }, key.body.key);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('insufficient_scope');
+  });
+
   it('lists page by page, newest first', async () => {
     const bob = await signUp(t.http);
     const ids: string[] = [];
@@ -335,9 +350,22 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     expect(await datasets.deleteExpired(clock.now())).toMatchObject({ deleted: 0, failed: 0 });
 
     clock.advance(2 * DAY_MS);
+    // While another replica holds the retention lock, this one does nothing.
+    const other = t.dataSource.createQueryRunner();
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [DATASET_RETENTION_LOCK_KEY]);
+      expect(await t.app.get(DatasetsScheduler).sweep()).toBeNull();
+      expect((await t.dataSource.query('SELECT status FROM datasets WHERE id = $1', [shortLived.id]))[0].status).toBe('ready');
+    } finally {
+      await other.query('SELECT pg_advisory_unlock($1)', [DATASET_RETENTION_LOCK_KEY]);
+      await other.release();
+    }
     const result = await t.app.get(DatasetsScheduler).sweep();
     expect(result?.failed).toBe(0);
     expect(result?.deleted).toBeGreaterThanOrEqual(2);
+    const logged = t.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'dataset retention: expired datasets deleted');
+    expect(logged).toMatchObject({ deleted: result?.deleted, failed: 0 });
 
     const rows: { id: string; status: string; deletion_reason: string | null }[] = await t.dataSource.query('SELECT id, status, deletion_reason FROM datasets WHERE org_id = $1', [dave.orgId]);
     const status = new Map(rows.map((r) => [r.id, r]));
