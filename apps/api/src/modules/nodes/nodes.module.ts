@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { LOGGER } from '../../core/logging/logger.js';
 import { DbCommunityNodeSource } from './community-node-source.js';
+import { NodesController } from './nodes.controller.js';
 import { NodesConsumer } from './nodes.consumer.js';
 import { NodesRepository } from './nodes.repository.js';
+import { NodesService } from './nodes.service.js';
 import { PLATFORM_KEYS, platformKeysFromConfig } from './platform-keys.js';
 import { ReliabilityService } from './reliability.service.js';
 
@@ -16,7 +18,8 @@ const platformKeys = {
 
 /** Community nodes: registration, heartbeats and live state, reliability, the provider console. */
 @Module({
-  providers: [platformKeys, NodesRepository, NodesConsumer, ReliabilityService, DbCommunityNodeSource],
-  exports: [PLATFORM_KEYS, NodesConsumer, ReliabilityService, DbCommunityNodeSource],
+  controllers: [NodesController],
+  providers: [platformKeys, NodesRepository, NodesConsumer, ReliabilityService, DbCommunityNodeSource, NodesService],
+  exports: [PLATFORM_KEYS, NodesConsumer, ReliabilityService, DbCommunityNodeSource, NodesService],
 })
 export class NodesModule {}

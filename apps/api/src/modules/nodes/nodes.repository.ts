@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ID_GENERATOR, type IdGenerator } from '../../core/clock/clock.js';
+import { returningRows } from '../../core/database/returning-rows.js';
 import type { NodeLiveState } from './entities/node.entity.js';
 import { WRITE_INTERVAL_MS, type HeartbeatWrite, type StateChange, type TelemetrySample } from './node-liveness.js';
 
@@ -102,7 +103,7 @@ export class NodesRepository {
   /** Heartbeat fields, only where the row's last write is at least 30 s older than this one. */
   async writeHeartbeats(writes: readonly HeartbeatWrite[]): Promise<number> {
     if (writes.length === 0) return 0;
-    const rows: unknown[] = await this.dataSource.query(
+    const result: unknown = await this.dataSource.query(
       `UPDATE nodes n
           SET last_heartbeat_at = v.at, last_seq = v.seq, agent_state = v.agent_state, last_telemetry = v.telemetry,
               running_attempt = v.running_attempt, last_written_at = v.at
@@ -120,7 +121,7 @@ export class NodesRepository {
         WRITE_INTERVAL_MS,
       ],
     );
-    return rows.length;
+    return returningRows(result).length;
   }
 
   /** One sample per node and minute; a replica that sampled the same minute adds nothing. */
