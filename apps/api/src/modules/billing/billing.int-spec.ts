@@ -1,3 +1,4 @@
+import { generate } from 'otplib';
 import { accountIdFor, creditBalance, jobHoldId, signWebhookPayload, type PgLedgerStore, type TestPaymentProcessor } from '@anneal/billing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +99,11 @@ describe('billing (real Postgres + NATS)', () => {
       expect(tampered.status).toBe(400);
       const missing = await deliver(webhook.rawBody, '');
       expect(missing.status).toBe(400);
+      const notJson = await t.http.request('POST', '/v1/webhooks/payments', {
+        rawBody: webhook.rawBody,
+        headers: { 'content-type': 'text/plain', [PAYMENT_SIGNATURE_HEADER]: webhook.signatureHeader },
+      });
+      expect(notJson.status).toBe(400);
 
       expect(await balanceOf(customer.accessToken)).toEqual(before);
       expect(await count('SELECT count(*) AS n FROM ledger_payment_events')).toBe(events);
@@ -175,6 +181,12 @@ describe('billing (real Postgres + NATS)', () => {
       expect(BigInt((await balanceOf(other.accessToken)).available.micros) - before).toBe(3_000_000n);
       const twice = await t.http.post(`/v1/billing/top-ups/${intent.id}/simulate-payment`, {}, other.accessToken);
       expect(twice.status).toBe(409);
+
+      const declined = await startTopUp(other.accessToken, { amountUsd: '4' });
+      const failed = await t.http.post(`/v1/billing/top-ups/${declined.id}/simulate-payment`, { outcome: 'failed' }, other.accessToken);
+      expect(failed.body.topUp.status).toBe('failed');
+      expect(BigInt((await balanceOf(other.accessToken)).available.micros) - before).toBe(3_000_000n);
+      expect(t.logLines.join('\n')).not.toContain(WEBHOOK_SECRET);
     });
   });
 
@@ -361,6 +373,17 @@ describe('billing (real Postgres + NATS)', () => {
       const admin = await t.http.get(`/v1/admin/billing/orgs/${customer.orgId}/balance`, other.accessToken);
       expect(admin.status).toBe(403);
     });
+  });
+
+  it('lets a platform admin (with 2FA) read any org\'s balance', async () => {
+    const admin = await signUp(t.http);
+    await t.dataSource.query('UPDATE users SET is_admin = true WHERE id = $1', [admin.userId]);
+    const enrol = await t.http.post('/v1/auth/2fa/enroll', {}, admin.accessToken);
+    const code = await generate({ secret: enrol.body.secret, epoch: Math.floor(clock.now().getTime() / 1000) });
+    expect((await t.http.post('/v1/auth/2fa/verify', { code }, admin.accessToken)).status).toBe(200);
+    const response = await t.http.get(`/v1/admin/billing/orgs/${customer.orgId}/balance`, admin.accessToken);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ orgId: customer.orgId, available: (await balanceOf(customer.accessToken)).available });
   });
 
   describe('provider payouts', () => {
