@@ -6,7 +6,7 @@ import { TestClock } from '../../testing/test-clock.js';
 import { ModerationService } from '../moderation/moderation.service.js';
 import { DATASET_RETENTION_LOCK_KEY, DatasetsScheduler } from './datasets.scheduler.js';
 import { DatasetsService } from './datasets.service.js';
-import { tarArchive } from './testing/archive-fixtures.js';
+import { parquetFile, tarArchive, zipArchive } from './testing/archive-fixtures.js';
 
 const THRESHOLD = 100_000;
 const PART_SIZE = 40_000;
@@ -136,6 +136,20 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     expect(completed.body).toMatchObject({ status: 'ready', uploadKind: 'multipart', sampleCount: rows.length, sizeBytes: csv.length });
     const download = await t.http.get(`/v1/datasets/${created.dataset.id}/download`, alice.accessToken);
     expect(sha256(Buffer.from(await (await fetch(download.body.url)).arrayBuffer()))).toBe(sha256(csv));
+  });
+
+  it('zip and parquet: sample counts read from the end of the stored file (ranged reads)', async () => {
+    const zip = zipArchive([
+      { name: 'images/', content: Buffer.alloc(0) },
+      { name: 'images/a.png', content: Buffer.alloc(3000, 1) },
+      { name: 'images/b.png', content: Buffer.alloc(10, 2) },
+      { name: 'images/c.png', content: Buffer.alloc(10, 3) },
+    ]);
+    const zipped = await upload(alice, zip, { name: 'image folder', format: 'zip', license: 'cc0-1.0' });
+    expect(zipped.completed.body).toMatchObject({ status: 'ready', sampleCount: 3, tokenCountEstimate: null, moderation: { outcome: 'passed' } });
+    const parquet = parquetFile(4242, ['prompt', 'completion']);
+    const columnar = await upload(alice, parquet, { name: 'columnar', format: 'parquet', license: 'apache-2.0' });
+    expect(columnar.completed.body).toMatchObject({ status: 'ready', sampleCount: 4242, tokenCountEstimate: null });
   });
 
   it('completing before anything was uploaded says so and leaves the dataset uploading', async () => {
