@@ -4,7 +4,7 @@
  */
 export const AVAILABLE = {
   estimates: false,
-  jobs: false,
+  jobs: true,
   datasets: true,
   billing: true,
   disputes: false,

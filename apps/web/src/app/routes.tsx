@@ -9,6 +9,9 @@ import { rolesOf, useMe, useSession } from '../features/auth/hooks/use-session.j
 import { BillingPage } from '../features/billing/components/billing-page.js';
 import { EarningsPage } from '../features/billing/components/earnings-page.js';
 import { DatasetsPage } from '../features/datasets/components/datasets-page.js';
+import { JobDetailPage } from '../features/jobs/components/job-detail-page.js';
+import { JobsPage } from '../features/jobs/components/jobs-page.js';
+import { NewJobPage } from '../features/jobs/components/new-job-page.js';
 import { HomePage } from '../features/home/components/home-page.js';
 import { NodeDetailPage } from '../features/provider/components/node-detail-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
@@ -74,6 +77,10 @@ function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']
   if (matchPath('/provider', pathname)) return <ProviderPage me={me} />;
   const node = rolesOf(me).provider ? matchPath('/provider/nodes/:id', pathname) : null;
   if (node?.id) return <NodeDetailPage nodeId={node.id} />;
+  if (AVAILABLE.jobs && matchPath('/jobs/new', pathname)) return <NewJobPage />;
+  if (AVAILABLE.jobs && matchPath('/jobs', pathname)) return <JobsPage />;
+  const job = AVAILABLE.jobs ? matchPath('/jobs/:id', pathname) : null;
+  if (job?.id) return <JobDetailPage jobId={job.id} />;
   if (AVAILABLE.datasets && matchPath('/datasets', pathname)) return <DatasetsPage />;
   if (AVAILABLE.billing && matchPath('/billing', pathname)) return <BillingPage />;
   if (AVAILABLE.earnings && rolesOf(me).provider && matchPath('/provider/earnings', pathname)) return <EarningsPage />;

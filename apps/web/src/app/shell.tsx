@@ -14,7 +14,7 @@ interface NavItem {
 export function navSections(me: Me): { title: string; items: NavItem[] }[] {
   const roles = rolesOf(me);
   const customer: NavItem[] = [{ to: '/', label: 'Overview' }];
-  if (AVAILABLE.estimates) customer.push({ to: '/jobs/new', label: 'New job' });
+  if (AVAILABLE.jobs) customer.push({ to: '/jobs/new', label: 'New job' });
   if (AVAILABLE.jobs) customer.push({ to: '/jobs', label: 'Jobs' });
   if (AVAILABLE.datasets) customer.push({ to: '/datasets', label: 'Datasets' });
   if (AVAILABLE.billing) customer.push({ to: '/billing', label: 'Billing' });

@@ -15,7 +15,7 @@ export function HomePage({ me }: { me: Me }) {
         </Notice>
       ) : null}
       <div className="tiles">
-        {AVAILABLE.estimates ? (
+        {AVAILABLE.jobs ? (
           <section className="card tile">
             <h2>Fine-tune a model</h2>
             <p>Pick a recipe and see the price and runtime on every matching GPU before you submit.</p>

@@ -1,0 +1,80 @@
+import type { ApiClient } from '../../../lib/api-client.js';
+import type { RecipeInput, ResourcesInput } from '../../estimates/api/estimates.api.js';
+
+export type JobStatus = 'queued' | 'matching' | 'provisioning' | 'running' | 'uploading' | 'succeeded' | 'failed' | 'canceled';
+export const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
+
+export interface Attempt {
+  id: string;
+  number: number;
+  providerKind: string;
+  offerId: string;
+  nodeId: string | null;
+  gpuModel: string;
+  gpuCount: number;
+  priceMicrosPerGpuHour: string;
+  status: string;
+  endReason: string | null;
+  createdAt: string;
+  runningAt: string | null;
+  endedAt: string | null;
+  billableSeconds: number | null;
+  costMicros: string;
+}
+
+export interface Job {
+  id: string;
+  name: string | null;
+  status: JobStatus;
+  waitingBecause: string | null;
+  recipe: RecipeInput & Record<string, unknown>;
+  datasetId: string;
+  resources: ResourcesInput;
+  providerAllowlist: string[] | null;
+  maxPriceMicrosPerGpuHour: string | null;
+  budgetCapMicros: string | null;
+  holdMicros: string;
+  steps: number;
+  estimate: { runtimeSeconds: { p10: number; p50: number; p90: number }; costMicros: { p10: string; p50: string; p90: string }; summary: string } | null;
+  actual: { runtimeSeconds: number | null; costMicros: string };
+  costSoFarMicros: string;
+  cancelRequested: boolean;
+  finalMessage: string | null;
+  attempts: Attempt[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobEvent {
+  id: string;
+  at: string;
+  type: string;
+  attemptId: string | null;
+  from: string | null;
+  to: string | null;
+  message: string | null;
+}
+
+export interface SubmitJobInput {
+  name?: string;
+  recipe: RecipeInput & { runner?: 'synthetic' | 'container' | 'process'; validationPrompts?: string[]; validationInterval?: number };
+  datasetId: string;
+  resources: ResourcesInput;
+  providerAllowlist?: ('community' | 'gcp' | 'runpod')[];
+  maxPricePerGpuHourUsd?: string;
+  budgetCapUsd?: string;
+  quoteId?: string;
+}
+
+export const listJobs = (api: ApiClient, before?: string, signal?: AbortSignal) => api.get<{ jobs: Job[]; nextCursor: string | null }>(`/v1/jobs?limit=25${before ? `&before=${before}` : ''}`, signal);
+export const getJob = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<Job>(`/v1/jobs/${encodeURIComponent(id)}`, signal);
+export const submitJob = (api: ApiClient, input: SubmitJobInput, idempotencyKey: string) => api.post<Job>('/v1/jobs', input, { idempotencyKey });
+export const cancelJob = (api: ApiClient, id: string) => api.post<Job>(`/v1/jobs/${encodeURIComponent(id)}/cancel`);
+export const jobEvents = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobEvent[]>(`/v1/jobs/${encodeURIComponent(id)}/events`, signal);
+export const jobLogs = (api: ApiClient, id: string, signal?: AbortSignal) =>
+  api.get<{ lines: { seq: number; at: string; stream: string; line: string }[]; nextAfterSeq: number }>(`/v1/jobs/${encodeURIComponent(id)}/logs?limit=1000`, signal);
+export const jobMetrics = (api: ApiClient, id: string, signal?: AbortSignal) =>
+  api.get<{ points: { step: number; at: string; loss: number | null; stepTimeMs: number | null; gpuUtilizationPct: number | null }[] }>(`/v1/jobs/${encodeURIComponent(id)}/metrics`, signal);
+export const jobArtifacts = (api: ApiClient, id: string, signal?: AbortSignal) =>
+  api.get<{ artifacts: { key: string; name: string; url: string | { url: string } }[]; availableUntil: string | null; expired?: boolean }>(`/v1/jobs/${encodeURIComponent(id)}/artifacts`, signal);
