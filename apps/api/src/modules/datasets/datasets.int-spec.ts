@@ -102,6 +102,20 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     expect(await auditActions(created.dataset.id)).toEqual(['dataset.created', 'dataset.completed']);
   });
 
+  it('a file replaced through the still-valid upload URL after verification is discarded, never served', async () => {
+    const created = await create(alice, jsonl, { name: 'overwritten later' });
+    await putSingle(created.upload, jsonl);
+    expect((await t.http.post(`/v1/datasets/${created.dataset.id}/complete`, {}, alice.accessToken)).body.status).toBe('ready');
+    await putSingle(created.upload, Buffer.from('{"text":"swapped after moderation"}\n'));
+    const download = await t.http.get(`/v1/datasets/${created.dataset.id}/download`, alice.accessToken);
+    expect(download.status).toBe(409);
+    expect(download.body).toMatchObject({ code: 'dataset_not_ready', details: { failureCode: 'modified_after_verification' } });
+    await expect(t.app.get(DatasetsService).requireTrainable(alice.orgId, created.dataset.id)).rejects.toMatchObject({ code: 'dataset_not_ready' });
+    expect((await t.http.get(`/v1/datasets/${created.dataset.id}`, alice.accessToken)).body).toMatchObject({ status: 'failed', failureCode: 'modified_after_verification' });
+    const key = (await t.dataSource.query('SELECT storage_key FROM datasets WHERE id = $1', [created.dataset.id]))[0].storage_key;
+    expect(await storage.head(key)).toBeNull();
+  });
+
   it('download URL returns the same bytes', async () => {
     const { id } = await upload(alice, jsonl, { name: 'download me' });
     const download = await t.http.get(`/v1/datasets/${id}/download`, alice.accessToken);

@@ -157,6 +157,7 @@ export class DatasetsService {
       ttlDays,
       deleteAfterTraining: dto.deleteAfterTraining ?? false,
       encryption: SERVER_SIDE_ENCRYPTION,
+      verifiedEtag: null,
       failureCode: null,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttlDays * DAY_MS),
@@ -224,6 +225,10 @@ export class DatasetsService {
     }
 
     const { sha256, bytes, stats } = await this.readAndInspect(row);
+    const after = await this.withStorage(() => this.storage.head(row.storageKey));
+    if (!after || after.etag !== head.etag) {
+      throw conflict('upload_changed', 'The file was replaced while it was being verified; complete the upload again once it has finished.');
+    }
     if (bytes !== expectedBytes) {
       await this.rejectUpload(row, principal, meta, 'size_mismatch');
       throw unprocessable('size_mismatch', `The uploaded file is ${bytes} bytes, but ${expectedBytes} were declared; it was discarded.`, { expectedBytes, actualBytes: bytes });
@@ -241,6 +246,7 @@ export class DatasetsService {
         {
           status: 'ready',
           completedAt,
+          verifiedEtag: head.etag,
           multipartUploadId: null,
           sampleCount: stats.sampleCount === null ? null : BigInt(stats.sampleCount),
           tokenCountEstimate: stats.tokenCountEstimate === null ? null : BigInt(stats.tokenCountEstimate),
@@ -289,6 +295,7 @@ export class DatasetsService {
   async download(principal: Principal, id: string) {
     const row = await this.findOwned(principal.orgId, id);
     this.assertReady(row);
+    await this.assertUnchanged(row);
     const get = await this.withStorage(() => this.storage.presignGet(row.storageKey, this.config.DATASET_DOWNLOAD_URL_TTL_SECONDS, this.clock.now(), downloadName(row)));
     return { method: get.method, url: get.url, expiresAt: get.expiresAt.toISOString(), fileName: downloadName(row), sizeBytes: Number(row.sizeBytes), sha256: row.sha256 };
   }
@@ -311,6 +318,7 @@ export class DatasetsService {
   async requireTrainable(orgId: string, datasetId: string): Promise<TrainableDataset> {
     const row = await this.findOwned(orgId, datasetId);
     this.assertReady(row);
+    await this.assertUnchanged(row);
     const moderation = await this.moderation.latestFor('dataset', row.id);
     if (!moderation) throw unprocessable('dataset_not_moderated', 'The dataset has not been checked by moderation yet.');
     if (moderation.outcome === 'rejected') {
@@ -333,6 +341,7 @@ export class DatasetsService {
     const row = await this.dataSource.manager.findOneBy(Dataset, { id: datasetId });
     if (!row) throw notFound('Dataset');
     this.assertReady(row);
+    await this.assertUnchanged(row);
     const get = await this.withStorage(() => this.storage.presignGet(row.storageKey, ttlSeconds, this.clock.now()));
     return get.url;
   }
@@ -403,6 +412,30 @@ export class DatasetsService {
       ready: '',
     };
     throw conflict('dataset_not_ready', `The dataset is not ready: ${why[row.status]}.`, { status: row.status });
+  }
+
+  /**
+   * A single-PUT upload URL stays valid for a while after completion: if the object was replaced
+   * since it was verified (its ETag differs), it is discarded and the dataset fails, so unverified,
+   * unmoderated bytes are never served.
+   */
+  private async assertUnchanged(row: Dataset): Promise<void> {
+    if (!row.verifiedEtag) return;
+    const head = await this.withStorage(() => this.storage.head(row.storageKey));
+    if (head && head.etag === row.verifiedEtag) return;
+    await this.withStorage(() => this.storage.delete(row.storageKey));
+    await this.dataSource.transaction(async (manager) => {
+      const result = await manager.update(Dataset, { id: row.id, status: 'ready' }, { status: 'failed', failureCode: 'modified_after_verification' });
+      if (!result.affected) return;
+      await this.audit.record(
+        { actor: 'system', orgId: row.orgId, action: 'dataset.verification_failed', target: { type: 'dataset', id: row.id }, details: { failureCode: 'modified_after_verification' } },
+        manager,
+      );
+    });
+    throw conflict('dataset_not_ready', 'The dataset is not ready: its file was replaced after it was verified, so it was discarded; upload it again as a new dataset.', {
+      status: 'failed',
+      failureCode: 'modified_after_verification',
+    });
   }
 
   private async completeMultipart(row: Dataset, dto: CompleteDatasetDto): Promise<void> {

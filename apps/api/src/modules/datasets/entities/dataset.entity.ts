@@ -81,6 +81,10 @@ export class Dataset {
   @Column('text', { name: 'encryption' })
   encryption!: string;
 
+  /** The object's ETag when it was verified; a different one later means it was overwritten. */
+  @Column('text', { name: 'verified_etag', nullable: true })
+  verifiedEtag!: string | null;
+
   @Column('text', { name: 'failure_code', nullable: true })
   failureCode!: string | null;
 
