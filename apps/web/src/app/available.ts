@@ -3,7 +3,7 @@
  * of the nav and the routes rather than shipped as a dead screen.
  */
 export const AVAILABLE = {
-  estimates: false,
+  estimates: true,
   jobs: true,
   datasets: true,
   billing: true,

@@ -39,6 +39,8 @@ export interface ExcludedOffer {
 
 export interface Estimate {
   quoteId: string;
+  /** The API's one-line summary of the table. */
+  summary: string;
   expiresAt: string | null;
   rows: EstimateRow[];
   excluded: ExcludedOffer[];
@@ -118,17 +120,23 @@ export function toEstimate(raw: unknown): Estimate {
   const r = rec(raw);
   const rows = Array.isArray(r.rows) ? r.rows : Array.isArray(r.estimates) ? r.estimates : [];
   const excluded = Array.isArray(r.excluded) ? r.excluded : [];
+  const parsed = rows.map(toEstimateRow);
+  // Mark the cheapest by p50 cost, compared exactly.
+  let cheapest: EstimateRow | undefined;
+  for (const row of parsed) if (!cheapest || BigInt(row.costMicros.p50 || '0') < BigInt(cheapest.costMicros.p50 || '0')) cheapest = row;
+  if (cheapest && !parsed.some((row) => row.cheapest)) cheapest.cheapest = true;
   return {
     quoteId: str(r.quoteId ?? r.id),
+    summary: str(r.summary),
     expiresAt: r.expiresAt ? str(r.expiresAt) : null,
-    rows: rows.map(toEstimateRow),
+    rows: parsed,
     excluded: excluded.map((e) => {
       const x = rec(e);
       const gpu = rec(x.gpu);
       return {
         gpuName: str(x.gpuName ?? gpu.name ?? x.gpuModelId),
         gpuCount: num(x.gpuCount, 1),
-        reason: str(x.reason ?? x.message),
+        reason: str(x.message ?? x.reason),
         needGb: x.needGb === undefined ? null : num(x.needGb),
         haveGb: x.haveGb === undefined ? null : num(x.haveGb),
       };
@@ -137,8 +145,25 @@ export function toEstimate(raw: unknown): Estimate {
   };
 }
 
-export async function requestEstimate(api: ApiClient, body: EstimateRequest, signal?: AbortSignal): Promise<Estimate> {
-  return toEstimate(await api.request<unknown>('/v1/estimates', { method: 'POST', body, ...(signal ? { signal } : {}) }));
+/** The body of `POST /v1/estimates`, whose recipe names differ from the job's (`sequenceLength`, …). */
+export function toEstimateBody(request: EstimateRequest): Record<string, unknown> {
+  const r = request.recipe;
+  const recipe: Record<string, unknown> = { baseModelId: r.baseModelId, method: r.method, batchSize: r.batchSize };
+  if (r.precision) recipe.precision = r.precision;
+  if (r.quantization) recipe.quantization = r.quantization;
+  if (r.seqLen !== undefined) recipe.sequenceLength = r.seqLen;
+  if (r.resolution) recipe.imageResolution = r.resolution;
+  if (r.gradAccum !== undefined) recipe.gradientAccumulation = r.gradAccum;
+  if (r.steps !== undefined) recipe.steps = r.steps;
+  if (r.epochs !== undefined) recipe.epochs = r.epochs;
+  const body: Record<string, unknown> = { recipe, resources: { ...request.resources } };
+  if (request.providerAllowlist) body.providers = request.providerAllowlist;
+  if (request.maxPricePerGpuHourUsd) body.maxPricePerGpuHour = request.maxPricePerGpuHourUsd;
+  return body;
+}
+
+export async function requestEstimate(api: ApiClient, request: EstimateRequest, signal?: AbortSignal): Promise<Estimate> {
+  return toEstimate(await api.request<unknown>('/v1/estimates', { method: 'POST', body: toEstimateBody(request), ...(signal ? { signal } : {}) }));
 }
 
 export interface GpuType {

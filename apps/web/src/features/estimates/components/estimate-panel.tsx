@@ -44,6 +44,7 @@ export function EstimatePanel({ request, selectedOfferId, onSelect }: { request:
   });
   const data = estimate.data;
   const headline = data ? headlineRow(data.rows) : undefined;
+  const fastest = data?.rows.find((r) => r.fastest);
   const stale = request !== settled || estimate.isFetching;
   return (
     <section className="card estimate-panel" aria-labelledby="estimate-heading" aria-busy={stale}>
@@ -57,8 +58,13 @@ export function EstimatePanel({ request, selectedOfferId, onSelect }: { request:
             <p className="headline" data-testid="estimate-headline" aria-live="polite">
               {headlineOf(headline)}{' '}
               <small>
-                on {headline.gpuCount}× {headline.gpuName} ({headline.providerKind}){headline.fastest ? ', the fastest' : ''}
+                on {headline.gpuCount}× {headline.gpuName} ({headline.providerKind}), the cheapest{headline.fastest ? ' and the fastest' : ''}
               </small>
+            </p>
+          ) : null}
+          {fastest && headline && fastest.offerId !== headline.offerId ? (
+            <p className="muted">
+              Fastest: {headlineOf(fastest)} on {fastest.gpuCount}× {fastest.gpuName} ({fastest.providerKind})
             </p>
           ) : null}
           <MemoryFitWarning estimate={data} />

@@ -1,6 +1,6 @@
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { toEstimate, type EstimateRow } from '../api/estimates.api.js';
+import { toEstimate, toEstimateBody, type EstimateRow } from '../api/estimates.api.js';
 import { EstimateTable, headlineOf, headlineRow } from './estimate-table.js';
 
 afterEach(cleanup);
@@ -54,16 +54,55 @@ describe('headline', () => {
     expect(headlineOf(row())).toBe('~38 min, ~$0.68');
   });
 
-  it('headlines the fastest row, else the cheapest by exact comparison', () => {
-    const a = row({ offerId: 'a', costMicros: { p10: '1', p50: '9007199254740993', p90: '1' } });
+  it('headlines the cheapest row by exact comparison', () => {
+    const a = row({ offerId: 'a', fastest: true, costMicros: { p10: '1', p50: '9007199254740993', p90: '1' } });
     const b = row({ offerId: 'b', costMicros: { p10: '1', p50: '9007199254740992', p90: '1' } });
     expect(headlineRow([a, b])?.offerId).toBe('b'); // one micro-dollar apart above 2^53
-    expect(headlineRow([a, { ...b, fastest: false }, { ...a, offerId: 'c', fastest: true }])?.offerId).toBe('c');
     expect(headlineRow([])).toBeUndefined();
   });
 });
 
+describe('toEstimateBody', () => {
+  it('speaks the estimate endpoint\'s recipe names', () => {
+    expect(
+      toEstimateBody({
+        recipe: { baseModelId: 'meta-llama/Llama-3.1-8B', method: 'qlora', precision: 'bf16', quantization: 'nf4', seqLen: 2048, batchSize: 4, gradAccum: 4, steps: 500 },
+        resources: { gpuCount: 1 },
+        providerAllowlist: ['community'],
+        maxPricePerGpuHourUsd: '0.80',
+        datasetId: 'ignored-by-estimates',
+      }),
+    ).toEqual({
+      recipe: { baseModelId: 'meta-llama/Llama-3.1-8B', method: 'qlora', precision: 'bf16', quantization: 'nf4', sequenceLength: 2048, batchSize: 4, gradientAccumulation: 4, steps: 500 },
+      resources: { gpuCount: 1 },
+      providers: ['community'],
+      maxPricePerGpuHour: '0.80',
+    });
+  });
+});
+
 describe('toEstimate', () => {
+  it('reads the API\'s quote: id, gpu, sentence, excluded message, and marks the cheapest', () => {
+    const estimate = toEstimate({
+      id: 'q2',
+      summary: 'From ~38 min, ~$0.68',
+      rows: [
+        { offerId: 'x', providerKind: 'gcp', gpu: { id: 'a100-80gb-sxm', name: 'A100 80GB' }, gpuCount: 1, priceMicrosPerGpuHour: '3673000', runtimeSeconds: { p10: 1, p50: 2, p90: 3 }, costMicros: { p10: '9', p50: '10', p90: '11' }, basis: 'prior', basisText: 'p', sentence: 's1', fastest: true },
+        { offerId: 'y', providerKind: 'community', gpu: { id: 'rtx-4090', name: 'RTX 4090' }, gpuCount: 1, priceMicrosPerGpuHour: '450000', runtimeSeconds: { p10: 3, p50: 4, p90: 5 }, costMicros: { p10: '1', p50: '2', p90: '3' }, basis: 'exact', basisText: 'e', sentence: 's2', fastest: false },
+      ],
+      excluded: [{ gpu: { id: 'rtx-3060', name: 'RTX 3060' }, gpuCount: 1, code: 'insufficient_memory', message: 'needs ~19 GB, RTX 3060 has 12 GB', needGb: 19, haveGb: 12, offerCount: 2, offerIds: [] }],
+      notes: ['assumed a 8B-parameter text model'],
+    });
+    expect(estimate.quoteId).toBe('q2');
+    expect(estimate.summary).toBe('From ~38 min, ~$0.68');
+    expect(estimate.rows.map((r) => [r.offerId, r.gpuName, r.summary, r.fastest, r.cheapest])).toEqual([
+      ['x', 'A100 80GB', 's1', true, false],
+      ['y', 'RTX 4090', 's2', false, true],
+    ]);
+    expect(estimate.excluded[0]).toMatchObject({ gpuName: 'RTX 3060', reason: 'needs ~19 GB, RTX 3060 has 12 GB' });
+    expect(estimate.notes).toEqual(['assumed a 8B-parameter text model']);
+  });
+
   it('keeps money as digit strings whether sent as strings or { micros, usd }', () => {
     const estimate = toEstimate({
       quoteId: 'q1',

@@ -7,10 +7,8 @@ export function headlineOf(row: Pick<EstimateRow, 'runtimeSeconds' | 'costMicros
   return `~${formatDuration(row.runtimeSeconds.p50)}, ~${formatMicros(row.costMicros.p50)}`;
 }
 
-/** The row to headline: the one marked fastest, else the cheapest by p50 cost (BigInt compare). */
+/** The row to headline: the cheapest by p50 cost (exact BigInt comparison). */
 export function headlineRow(rows: EstimateRow[]): EstimateRow | undefined {
-  const fastest = rows.find((r) => r.fastest);
-  if (fastest) return fastest;
   let best: EstimateRow | undefined;
   for (const row of rows) if (!best || toMicros(row.costMicros.p50) < toMicros(best.costMicros.p50)) best = row;
   return best;
