@@ -366,11 +366,25 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     });
   });
 
+  it('account deletion: deleteAllForOrg removes every dataset of that org and no other', async () => {
+    const erin = await signUp(t.http);
+    const one = await upload(erin, jsonl, { name: 'erin one' });
+    const two = await create(erin, jsonl, { name: 'erin pending' });
+    const aliceBefore = await t.dataSource.query("SELECT count(*)::int AS n FROM datasets WHERE org_id = $1 AND status <> 'deleted'", [alice.orgId]);
+    expect(await t.app.get(DatasetsService).deleteAllForOrg(erin.orgId)).toBe(2);
+    const rows: { id: string; status: string; deletion_reason: string; storage_key: string }[] = await t.dataSource.query('SELECT id, status, deletion_reason, storage_key FROM datasets WHERE org_id = $1', [erin.orgId]);
+    expect(rows.map((r) => [r.status, r.deletion_reason])).toEqual([['deleted', 'account_deleted'], ['deleted', 'account_deleted']]);
+    expect(await storage.head(rows.find((r) => r.id === one.id)!.storage_key)).toBeNull();
+    expect(rows.some((r) => r.id === two.dataset.id)).toBe(true);
+    expect(await t.dataSource.query("SELECT count(*)::int AS n FROM datasets WHERE org_id = $1 AND status <> 'deleted'", [alice.orgId])).toEqual(aliceBefore);
+  });
+
   it('expiry: the retention sweep deletes datasets whose TTL passed (objects too) and leaves the others', async () => {
     const dave = await signUp(t.http);
     const shortLived = await upload(dave, jsonl, { name: 'one day', ttlDays: 1 });
     const longLived = await upload(dave, jsonl, { name: 'thirty days', ttlDays: 30 });
     const unfinished = await create(dave, jsonl, { name: 'never completed', ttlDays: 1 });
+    const abandoned = await create(dave, jsonl, { name: 'abandoned upload', ttlDays: 30 });
     const keys = new Map<string, string>(
       ((await t.dataSource.query('SELECT id, storage_key FROM datasets WHERE org_id = $1', [dave.orgId])) as { id: string; storage_key: string }[]).map((r) => [r.id, r.storage_key]),
     );
@@ -393,13 +407,16 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     expect(result?.failed).toBe(0);
     expect(result?.deleted).toBeGreaterThanOrEqual(2);
     const logged = t.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'dataset retention: expired datasets deleted');
-    expect(logged).toMatchObject({ deleted: result?.deleted, failed: 0 });
+    expect(logged).toMatchObject({ deleted: result?.deleted, failed: 0, abandoned: result?.abandoned });
 
     const rows: { id: string; status: string; deletion_reason: string | null }[] = await t.dataSource.query('SELECT id, status, deletion_reason FROM datasets WHERE org_id = $1', [dave.orgId]);
     const status = new Map(rows.map((r) => [r.id, r]));
     expect(status.get(shortLived.id)).toMatchObject({ status: 'deleted', deletion_reason: 'expired' });
     expect(status.get(unfinished.dataset.id)).toMatchObject({ status: 'deleted', deletion_reason: 'expired' });
     expect(status.get(longLived.id)).toMatchObject({ status: 'ready', deletion_reason: null });
+    // Never completed, upload URLs long expired: failed, not deleted (its TTL has not passed).
+    expect(status.get(abandoned.dataset.id)).toMatchObject({ status: 'failed', deletion_reason: null });
+    expect(result?.abandoned).toBeGreaterThanOrEqual(1);
     expect(await storage.head(keys.get(shortLived.id)!)).toBeNull();
     expect(await storage.head(keys.get(longLived.id)!)).not.toBeNull();
     expect(await auditActions(shortLived.id)).toContain('dataset.deleted');

@@ -10,7 +10,7 @@ import { DatasetsService } from './datasets.service.js';
 /** Advisory-lock key of the dataset retention sweep ("dsrt"). */
 export const DATASET_RETENTION_LOCK_KEY = 0x64737274;
 
-/** Deletes datasets past their TTL every ten minutes, in one replica at a time. */
+/** Every ten minutes, in one replica at a time: deletes datasets past their TTL and cleans up abandoned uploads. */
 @Injectable()
 export class DatasetsScheduler {
   constructor(
@@ -28,15 +28,16 @@ export class DatasetsScheduler {
   }
 
   /** One retention run under the advisory lock; null when another replica holds it. */
-  async sweep(): Promise<{ deleted: number; failed: number } | null> {
+  async sweep(): Promise<{ deleted: number; failed: number; abandoned: number } | null> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
       const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [DATASET_RETENTION_LOCK_KEY])) as { locked: boolean }[];
       if (!row?.locked) return null;
       try {
-        const result = await this.datasets.deleteExpired(this.clock.now());
-        if (result.deleted > 0 || result.failed > 0) this.logger.info(result, 'dataset retention: expired datasets deleted');
+        const now = this.clock.now();
+        const result = { ...(await this.datasets.deleteExpired(now)), abandoned: await this.datasets.failAbandonedUploads(now) };
+        if (result.deleted > 0 || result.failed > 0 || result.abandoned > 0) this.logger.info(result, 'dataset retention: expired datasets deleted');
         return result;
       } finally {
         await runner.query('SELECT pg_advisory_unlock($1)', [DATASET_RETENTION_LOCK_KEY]);

@@ -394,6 +394,33 @@ export class DatasetsService {
     return { deleted, failed };
   }
 
+  /**
+   * Uploads never completed a day after their upload URLs expired: parts aborted, any object
+   * deleted, the dataset marked failed (`upload_abandoned`). Returns how many.
+   */
+  async failAbandonedUploads(now: Date = this.clock.now(), limit = 500): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.config.DATASET_UPLOAD_URL_TTL_SECONDS * 1000 - DAY_MS);
+    const rows = await this.dataSource.manager.find(Dataset, { where: { status: 'uploading', createdAt: LessThan(cutoff) }, order: { createdAt: 'ASC' }, take: limit });
+    let failed = 0;
+    for (const row of rows) {
+      try {
+        await this.withStorage(async () => {
+          if (row.multipartUploadId) await this.storage.abortMultipartUpload(row.storageKey, row.multipartUploadId);
+          await this.storage.delete(row.storageKey);
+        });
+        await this.dataSource.transaction(async (manager) => {
+          const result = await manager.update(Dataset, { id: row.id, status: 'uploading' }, { status: 'failed', failureCode: 'upload_abandoned', multipartUploadId: null });
+          if (!result.affected) return;
+          failed += 1;
+          await this.audit.record({ actor: 'system', orgId: row.orgId, action: 'dataset.upload_abandoned', target: { type: 'dataset', id: row.id } }, manager);
+        });
+      } catch (error) {
+        this.logger.warn({ err: error, datasetId: row.id }, 'abandoned upload could not be cleaned up; will retry');
+      }
+    }
+    return failed;
+  }
+
   // ---- internals ---------------------------------------------------------------------------------
 
   /** Another org's dataset is indistinguishable from a missing one. */
