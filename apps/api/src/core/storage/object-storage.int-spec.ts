@@ -20,7 +20,7 @@ describe('ObjectStorage over the S3 protocol (s3rver)', () => {
   beforeAll(async () => {
     s3 = await startTestS3();
     storage = new ObjectStorage(
-      { endpoint: s3.endpoint, region: 'us-east-1', bucket: uniquePrefix('bkt').toLowerCase().replace(/[^a-z0-9-]/g, '-'), accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true },
+      { endpoint: s3.endpoint, region: 'us-east-1', bucket: uniquePrefix('bkt').toLowerCase().replace(/[^a-z0-9-]/g, '-'), accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true, corsOrigins: ['http://console.test'] },
       pino({ level: 'silent' }),
     );
     storage.client.middlewareStack.add(
@@ -93,6 +93,21 @@ describe('ObjectStorage over the S3 protocol (s3rver)', () => {
     const whole = Buffer.concat(parts);
     const read = await readAll(await storage.getStream(key));
     expect(createHash('sha256').update(read).digest('hex')).toBe(createHash('sha256').update(whole).digest('hex'));
+  });
+
+  it('a bucket the API creates lets the console origin PUT from a browser and read the ETag', async () => {
+    const put = await storage.presignPut('a/cors.bin', 300, now);
+    const preflight = await fetch(put.url, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://console.test', 'access-control-request-method': 'PUT', 'access-control-request-headers': SSE_HEADER },
+    });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers.get('access-control-allow-origin')).not.toBeNull(); // s3rver answers preflights with "*"
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+    const other = await fetch(put.url, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'PUT' } });
+    expect(other.status).toBe(403);
+    const upload = await fetch(put.url, { method: 'PUT', body: 'x', headers: { ...put.headers, origin: 'http://console.test' } });
+    expect(upload.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('etag');
   });
 
   it('presigned GET returns the bytes; delete removes the object and is idempotent', async () => {

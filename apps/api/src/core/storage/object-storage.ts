@@ -8,6 +8,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  PutBucketCorsCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
@@ -49,6 +50,8 @@ export interface StorageSettings {
   accessKeyId?: string;
   secretAccessKey?: string;
   forcePathStyle: boolean;
+  /** Origins browsers may upload/download from; set on the bucket when the API creates it. Empty: no CORS rule. */
+  corsOrigins: string[];
 }
 
 /** A failure of the object store itself (unreachable, refused): the caller may retry later. */
@@ -75,6 +78,7 @@ export function storageSettingsFromConfig(config: AppConfig): StorageSettings {
     accessKeyId: config.S3_ACCESS_KEY_ID,
     secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    corsOrigins: config.S3_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
   };
 }
 
@@ -139,6 +143,17 @@ export class ObjectStorage {
     try {
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
       this.logger.info({ bucket: this.bucket }, 'object storage bucket created');
+      if (this.settings.corsOrigins.length > 0) {
+        // Browsers PUT to presigned URLs directly; multipart needs the ETag header readable.
+        await this.client.send(
+          new PutBucketCorsCommand({
+            Bucket: this.bucket,
+            CORSConfiguration: {
+              CORSRules: [{ AllowedOrigins: this.settings.corsOrigins, AllowedMethods: ['GET', 'PUT', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 }],
+            },
+          }),
+        );
+      }
     } catch (error) {
       if (!(error instanceof S3ServiceException && ['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(error.name))) throw error;
     }
