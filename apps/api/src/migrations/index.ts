@@ -1,6 +1,7 @@
 import { Accounts1795300000000 } from './1795300000000-accounts.js';
 import { LedgerCore1795320000000 } from './1795320000000-ledger-core.js';
 import { Billing1795320000001 } from './1795320000001-billing.js';
+import { TopUpIdempotency1795320000002 } from './1795320000002-top-up-idempotency.js';
 import { Nodes1795310000000 } from './1795310000000-nodes.js';
 import { BenchmarksAndQuotes1795330000000 } from './1795330000000-benchmarks-and-quotes.js';
 import { DatasetsAndModeration1795340000000 } from './1795340000000-datasets-and-moderation.js';
@@ -9,4 +10,4 @@ import { DatasetVerifiedEtag1795340000001 } from './1795340000001-dataset-verifi
 import { Jobs1795350000000 } from './1795350000000-jobs.js';
 
 /** Every migration, in order. Once landed, a migration is never edited: changes are new ones. */
-export const MIGRATIONS = [Accounts1795300000000, Nodes1795310000000, LedgerCore1795320000000, Billing1795320000001, BenchmarksAndQuotes1795330000000, DatasetsAndModeration1795340000000, DatasetVerifiedEtag1795340000001, Jobs1795350000000] as const;
+export const MIGRATIONS = [Accounts1795300000000, Nodes1795310000000, LedgerCore1795320000000, Billing1795320000001, TopUpIdempotency1795320000002, BenchmarksAndQuotes1795330000000, DatasetsAndModeration1795340000000, DatasetVerifiedEtag1795340000001, Jobs1795350000000] as const;

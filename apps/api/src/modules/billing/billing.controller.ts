@@ -1,5 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { badRequest } from '../../core/errors/app-error.js';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
@@ -10,6 +12,7 @@ import { PaymentsService } from './payments.service.js';
 
 const invoiceId = new IdParam('Invoice');
 const topUpId = new IdParam('Top-up');
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,200}$/;
 
 /** A customer org's money: balance, statement, invoices, top-ups. Always the acting org's own. */
 @ApiTags('billing')
@@ -51,8 +54,20 @@ export class BillingController {
   @Post('top-ups')
   @RequireScopes('billing:write')
   @ApiOperation({ summary: 'Start a top-up with the payment processor (completes by its signed webhook)' })
-  createTopUp(@CurrentPrincipal() principal: Principal, @Body() body: CreateTopUpDto, @ClientMeta() meta: RequestMeta) {
-    return this.payments.createTopUp(principal, body, meta);
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Makes a retried request return the top-up it created (200).' })
+  async createTopUp(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: CreateTopUpDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @ClientMeta() meta: RequestMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest('validation_failed', 'Idempotency-Key must be 8–200 letters, digits or . _ : -.', { fields: [{ field: 'Idempotency-Key', message: 'invalid format' }] });
+    }
+    const { topUp, created } = await this.payments.createTopUp(principal, body, meta, idempotencyKey);
+    res.status(created ? 201 : 200);
+    return topUp;
   }
 
   @Get('top-ups/:id')

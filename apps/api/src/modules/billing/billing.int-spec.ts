@@ -146,6 +146,21 @@ describe('billing (real Postgres + NATS)', () => {
       expect(response.body.code).toBe('webhook_unknown_payment');
     });
 
+    it('returns the same intent for a retried request with the same Idempotency-Key', async () => {
+      const key = `topup-${uuidv7()}`;
+      const first = await t.http.post('/v1/billing/top-ups', { amountUsd: '8' }, customer.accessToken, { 'idempotency-key': key });
+      expect(first.status).toBe(201);
+      const retry = await t.http.post('/v1/billing/top-ups', { amountMicros: '8000000' }, customer.accessToken, { 'idempotency-key': key });
+      expect(retry.status).toBe(200);
+      expect(retry.body.id).toBe(first.body.id);
+      const mismatch = await t.http.post('/v1/billing/top-ups', { amountUsd: '9' }, customer.accessToken, { 'idempotency-key': key });
+      expect(mismatch.status).toBe(409);
+      expect(mismatch.body.code).toBe('idempotency_mismatch');
+      expect(await count('SELECT count(*) AS n FROM top_ups WHERE idempotency_key = $1', [key])).toBe(1);
+      // The same key in another org is another request.
+      expect((await t.http.post('/v1/billing/top-ups', { amountUsd: '8' }, other.accessToken, { 'idempotency-key': key })).status).toBe(201);
+    });
+
     it('refuses zero, negative, fractional-cent, absurd and ambiguous amounts', async () => {
       for (const body of [
         { amountUsd: 0 },

@@ -60,8 +60,16 @@ export class PaymentsService {
     return micros;
   }
 
-  async createTopUp(principal: Principal, amount: TopUpAmount, meta: RequestMeta) {
+  /**
+   * Creates a top-up intent with the processor. With an Idempotency-Key, a retry (same key, same
+   * amount) returns the intent it created (`created: false`); the same key for another amount is 409.
+   */
+  async createTopUp(principal: Principal, amount: TopUpAmount, meta: RequestMeta, idempotencyKey?: string) {
     const amountMicros = this.parseAmount(amount);
+    if (idempotencyKey) {
+      const existing = await this.replayedTopUp(principal.orgId, idempotencyKey, amountMicros);
+      if (existing) return { topUp: this.topUpView(existing), created: false };
+    }
     await this.billing.ensureOrgAccounts(principal.orgId);
     const now = this.clock.now();
     // A network call to the processor: before (never inside) our transaction.
@@ -77,15 +85,31 @@ export class PaymentsService {
       checkoutUrl: intent.checkoutUrl,
       createdAt: now,
       completedAt: null,
+      idempotencyKey: idempotencyKey ?? null,
     };
-    await this.dataSource.transaction(async (manager) => {
-      await manager.insert(TopUp, topUp);
-      await this.audit.record(
-        { actor: principal, action: 'billing.top_up_created', target: { type: 'top_up', id: topUp.id }, meta, details: { amountMicros: amountMicros.toString() } },
-        manager,
-      );
-    });
-    return this.topUpView(topUp);
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await manager.insert(TopUp, topUp);
+        await this.audit.record(
+          { actor: principal, action: 'billing.top_up_created', target: { type: 'top_up', id: topUp.id }, meta, details: { amountMicros: amountMicros.toString() } },
+          manager,
+        );
+      });
+    } catch (error) {
+      // Two requests with one key at once: the first insert wins, the other answers with it.
+      const raced = idempotencyKey && (error as { code?: string }).code === '23505' ? await this.replayedTopUp(principal.orgId, idempotencyKey, amountMicros) : null;
+      if (raced) return { topUp: this.topUpView(raced), created: false };
+      throw error;
+    }
+    return { topUp: this.topUpView(topUp), created: true };
+  }
+
+  private async replayedTopUp(orgId: string, idempotencyKey: string, amountMicros: bigint): Promise<TopUp | null> {
+    const existing = await this.dataSource.manager.findOneBy(TopUp, { orgId, idempotencyKey });
+    if (existing && existing.amountMicros !== amountMicros) {
+      throw conflict('idempotency_mismatch', 'This Idempotency-Key was already used for a top-up of another amount. Use a new key for a new top-up.');
+    }
+    return existing;
   }
 
   async getTopUp(principal: Principal, id: string) {

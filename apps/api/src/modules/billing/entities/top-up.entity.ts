@@ -8,6 +8,7 @@ export type TopUpStatus = 'pending' | 'succeeded' | 'failed';
 @Check('top_ups_amount_micros_check', `amount_micros > 0`)
 @Check('top_ups_status_check', `status IN ('pending', 'succeeded', 'failed')`)
 @Index('top_ups_org_id_created_at_idx', ['orgId', 'createdAt'])
+@Index('top_ups_org_id_idempotency_key_key', ['orgId', 'idempotencyKey'], { unique: true })
 export class TopUp {
   @PrimaryColumn('uuid')
   id!: string;
@@ -40,4 +41,8 @@ export class TopUp {
 
   @Column('timestamptz', { name: 'completed_at', nullable: true })
   completedAt!: Date | null;
+
+  /** The client's Idempotency-Key: a retry with it returns this top-up. */
+  @Column('text', { name: 'idempotency_key', nullable: true })
+  idempotencyKey!: string | null;
 }
