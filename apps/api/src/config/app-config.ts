@@ -29,7 +29,7 @@ export const configSchema = z
     S3_ACCESS_KEY_ID: z.string().optional().describe('S3 access key id (secret; never logged).'),
     S3_SECRET_ACCESS_KEY: z.string().optional().describe('S3 secret access key (secret; never logged).'),
     S3_FORCE_PATH_STYLE: bool.default(true).describe('Path-style S3 URLs (needed by s3rver and most S3-compatible stores).'),
-    S3_CORS_ORIGINS: z.string().default('*').describe('Comma-separated origins browsers may upload to and download from (the CORS rule the API sets on a bucket it creates; empty for none).'),
+    S3_CORS_ORIGINS: z.string().default('*').describe('Comma-separated origins browsers may upload to and download from (the CORS rule the API sets on a bucket it creates; `none` for no rule).'),
     DATASET_MULTIPART_THRESHOLD_BYTES: positiveInt.default(64 * 1024 * 1024).describe('Datasets at least this large upload in parts (multipart, one presigned URL per part); smaller ones with one presigned PUT.'),
     DATASET_PART_SIZE_BYTES: positiveInt.default(64 * 1024 * 1024).describe('Size of each multipart part (S3 wants at least 5 MiB except the last; grown automatically to stay within 10,000 parts).'),
     DATASET_MAX_SIZE_BYTES: positiveInt.default(1024 * 1024 * 1024 * 1024).describe('Largest dataset accepted (default 1 TiB).'),

@@ -78,7 +78,7 @@ export function storageSettingsFromConfig(config: AppConfig): StorageSettings {
     accessKeyId: config.S3_ACCESS_KEY_ID,
     secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
-    corsOrigins: config.S3_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: config.S3_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin && origin !== 'none'),
   };
 }
 
