@@ -70,6 +70,12 @@ export class BillingController {
     return topUp;
   }
 
+  @Get('top-ups')
+  @RequireScopes('billing:read')
+  listTopUps(@CurrentPrincipal() principal: Principal) {
+    return this.payments.listTopUps(principal);
+  }
+
   @Get('top-ups/:id')
   @RequireScopes('billing:read')
   getTopUp(@CurrentPrincipal() principal: Principal, @Param('id', topUpId) id: string) {

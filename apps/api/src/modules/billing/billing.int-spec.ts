@@ -83,6 +83,9 @@ describe('billing (real Postgres + NATS)', () => {
       expect(balance.available).toEqual({ micros: '50000000', usd: '$50.00' });
       expect(balance.held.micros).toBe('0');
       expect((await t.http.get(`/v1/billing/top-ups/${intent.id}`, customer.accessToken)).body.status).toBe('succeeded');
+      const list = await t.http.get('/v1/billing/top-ups', customer.accessToken);
+      expect(list.body.topUps.map((x: any) => x.id)).toEqual([intent.id]);
+      expect((await t.http.get('/v1/billing/top-ups', other.accessToken)).body.topUps).toEqual([]);
     });
 
     it('refuses a bad signature with 400 and changes nothing', async () => {

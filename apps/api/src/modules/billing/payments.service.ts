@@ -112,6 +112,12 @@ export class PaymentsService {
     return existing;
   }
 
+  /** The org's top-ups, newest first (the last 50). */
+  async listTopUps(principal: Principal) {
+    const topUps = await this.dataSource.manager.find(TopUp, { where: { orgId: principal.orgId }, order: { createdAt: 'DESC' }, take: 50 });
+    return { topUps: topUps.map((topUp) => this.topUpView(topUp)) };
+  }
+
   async getTopUp(principal: Principal, id: string) {
     return this.topUpView(await this.ownTopUp(principal, id));
   }
