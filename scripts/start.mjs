@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { ensureNats, ensurePostgres, ensureS3, log, redactUrl, stopServices } from './lib/services.mjs';
-import { startDemoNode } from './lib/demo-node.mjs';
+import { platformNkeySeed, startDemoNode } from './lib/demo-node.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = join(root, '.anneal');
@@ -38,7 +38,11 @@ process.on('SIGTERM', () => shutdown(0));
 function localSecrets() {
   const file = join(dataDir, 'secrets.json');
   // Secrets added later are generated into an existing file too (older .anneal/secrets.json lack them).
-  const later = { PAYMENT_WEBHOOK_SECRET: () => `whsec_dev_${randomBytes(24).toString('base64url')}` };
+  const later = {
+    PAYMENT_WEBHOOK_SECRET: () => `whsec_dev_${randomBytes(24).toString('base64url')}`,
+    PLATFORM_NKEY_SEED: () => platformNkeySeed(),
+    DEMO_PROVIDER_PASSWORD: () => randomBytes(12).toString('base64url'),
+  };
   if (existsSync(file)) {
     const existing = JSON.parse(readFileSync(file, 'utf8'));
     const missing = Object.keys(later).filter((name) => !existing[name]);
@@ -53,6 +57,8 @@ function localSecrets() {
     DEMO_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
     DEMO_CUSTOMER_PASSWORD: randomBytes(12).toString('base64url'),
     PAYMENT_WEBHOOK_SECRET: later.PAYMENT_WEBHOOK_SECRET(),
+    PLATFORM_NKEY_SEED: later.PLATFORM_NKEY_SEED(),
+    DEMO_PROVIDER_PASSWORD: later.DEMO_PROVIDER_PASSWORD(),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);

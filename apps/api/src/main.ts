@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     const applied = await runMigrationsLocked(dataSource);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
-  if (config.DEMO_SEED) await seedDemo(dataSource, logger, { admin: config.DEMO_ADMIN_PASSWORD, customer: config.DEMO_CUSTOMER_PASSWORD });
+  if (config.DEMO_SEED) await seedDemo(dataSource, logger, { admin: config.DEMO_ADMIN_PASSWORD, customer: config.DEMO_CUSTOMER_PASSWORD, provider: config.DEMO_PROVIDER_PASSWORD });
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { newId, systemClock } from '../core/clock/clock.js';
+import { returningRows } from '../core/database/returning-rows.js';
 import { AuditService } from '../modules/audit/audit.service.js';
 import { PasswordService } from '../modules/auth/password.service.js';
 import { createUserWithPersonalOrg } from '../modules/users/create-user.js';
@@ -44,9 +45,10 @@ export async function ensureAccounts(dataSource: DataSource, accounts: AccountSp
 
 export const DEMO_ADMIN_EMAIL = 'admin@anneal.local';
 export const DEMO_CUSTOMER_EMAIL = 'customer@anneal.local';
+export const DEMO_PROVIDER_EMAIL = 'provider@anneal.local';
 
-/** The demo admin and customer of `npm start`, with the passwords the start script chose. */
-export async function seedDemo(dataSource: DataSource, logger: Logger, passwords: { admin?: string; customer?: string }): Promise<void> {
+/** The demo admin, customer and provider of `npm start`, with the passwords the start script chose. */
+export async function seedDemo(dataSource: DataSource, logger: Logger, passwords: { admin?: string; customer?: string; provider?: string }): Promise<void> {
   if (!passwords.admin || !passwords.customer) {
     logger.warn('DEMO_SEED is on but DEMO_ADMIN_PASSWORD / DEMO_CUSTOMER_PASSWORD are not set; no demo accounts created');
     return;
@@ -56,4 +58,19 @@ export async function seedDemo(dataSource: DataSource, logger: Logger, passwords
     { email: DEMO_CUSTOMER_EMAIL, password: passwords.customer, isAdmin: false, name: 'Demo Customer' },
   ]);
   if (created.length > 0) logger.info({ accounts: created }, 'demo accounts created');
+  if (passwords.provider) await seedDemoProvider(dataSource, logger, passwords.provider);
+}
+
+/** The demo provider: an account whose personal organization has the provider role (the local demo node runs under it). */
+export async function seedDemoProvider(dataSource: DataSource, logger: Logger, password: string): Promise<void> {
+  const { created } = await ensureAccounts(dataSource, [{ email: DEMO_PROVIDER_EMAIL, password, isAdmin: false, name: 'Demo Provider' }]);
+  const user = await dataSource.manager.findOneBy(User, { email: DEMO_PROVIDER_EMAIL });
+  if (!user) return;
+  const enabled = returningRows(
+    await dataSource.query('UPDATE organizations SET provider_enabled = true WHERE id = $1 AND NOT provider_enabled RETURNING id', [user.personalOrgId]),
+  );
+  if (enabled.length > 0) {
+    await new AuditService(dataSource, systemClock, newId).record({ actor: 'system', orgId: user.personalOrgId, action: 'org.provider_enabled', target: { type: 'org', id: user.personalOrgId } });
+  }
+  if (created.length > 0) logger.info({ accounts: created }, 'demo provider created');
 }
