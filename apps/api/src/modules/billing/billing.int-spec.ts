@@ -218,6 +218,7 @@ describe('billing (real Postgres + NATS)', () => {
         billing.placeJobHold({ orgId: customer.orgId, jobId: uuidv7(), quoteUpperMicros: availableMicros + 1n, budgetCapMicros: null }),
       ).rejects.toMatchObject({ status: 402, code: 'insufficient_credits', details: { requiredMicros: (availableMicros + 1n).toString(), availableMicros: availableMicros.toString() } });
       expect((await billing.balance(customer.orgId)).heldMicros).toBe(0n);
+      await expect(billing.placeJobHold({ orgId: customer.orgId, jobId: uuidv7(), quoteUpperMicros: 5_000_000n, budgetCapMicros: 0n })).rejects.toMatchObject({ status: 400 });
     });
 
     it('holds the lower of quote and budget cap, once per job', async () => {

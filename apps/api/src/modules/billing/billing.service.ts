@@ -159,8 +159,9 @@ export class BillingService {
    * Throws 402 `insufficient_credits` (details: required, available) when the credit does not cover it.
    */
   async placeJobHold(request: JobHoldRequest): Promise<JobHold> {
-    if (request.quoteUpperMicros <= 0n && (request.budgetCapMicros === null || request.budgetCapMicros <= 0n)) {
-      throw ledgerError('amount_must_be_positive');
+    const cap = request.budgetCapMicros;
+    if ((cap !== null && cap < request.quoteUpperMicros ? cap : request.quoteUpperMicros) <= 0n) {
+      throw ledgerError('amount_must_be_positive', { jobId: request.jobId });
     }
     await this.ensureOrgAccounts(request.orgId);
     const plan = planJobHold({
