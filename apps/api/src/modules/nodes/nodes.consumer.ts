@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { allHeartbeatsSubject, heartbeatSchema, nodeIdFromSubject, openSignedMessage, type Heartbeat } from '@anneal/providers';
+import { allHeartbeatsSubject, heartbeatSchema, nodeIdFromSubject, type Heartbeat } from '@anneal/providers';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
@@ -10,6 +10,7 @@ import { HttpMetrics } from '../../core/http/http-metrics.js';
 import { LOGGER } from '../../core/logging/logger.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import type { NodeLiveState } from './entities/node.entity.js';
+import { openSignedNative, verifyKeyOf, type VerifyKey } from './native-envelope.js';
 import { NodeLiveness, type HeartbeatWrite, type LiveNode } from './node-liveness.js';
 import { NodesRepository, type NodeIdentityRow } from './nodes.repository.js';
 
@@ -30,7 +31,8 @@ const UNKNOWN_NODE_RETRY_MS = 5_000;
 /**
  * Heartbeats: a core NATS subscription to every node's heartbeat subject (each replica sees every
  * heartbeat). Each message is verified against the public key registered for the node named in its
- * subject; refusals are counted by reason. Live state is kept in memory ({@link NodeLiveness}); a
+ * subject (the protocol's `openSignedMessage` semantics, natively: native-envelope.ts); refusals are
+ * counted by reason. Live state is kept in memory ({@link NodeLiveness}); a
  * 1 s sweep ages nodes into suspect/offline and writes, in batches, state changes (at once), the
  * heartbeat fields (at most once per node per 30 s) and one telemetry sample per node a minute.
  */
@@ -44,6 +46,8 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly unknownUntil = new Map<string, number>();
   private readonly lookups = new Map<string, Promise<LiveNode | null>>();
   private readonly listeners = new Set<(event: ProcessedHeartbeat) => void>();
+  /** Parsed public keys by node id (parsing an nkey is cheap, but not free at 20,000 messages a second). */
+  private readonly verifyKeys = new Map<string, VerifyKey>();
   private flushing: Promise<void> = Promise.resolve();
   private flushScheduled = false;
   private stopped = false;
@@ -98,6 +102,7 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   /** A removed node: its credentials are revoked and its messages refused from now on. */
   forget(nodeId: string): void {
     this.liveness.remove(nodeId);
+    this.verifyKeys.delete(nodeId);
   }
 
   live(nodeId: string): LiveNode | undefined {
@@ -166,7 +171,17 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private verifyAndApply(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
-    const opened = openSignedMessage(heartbeatSchema, message.subject, message.data, node.publicKey);
+    // The protocol's openSignedMessage, with native Ed25519 (see native-envelope.ts; same outcomes).
+    let key = this.verifyKeys.get(node.nodeId);
+    if (!key || key.publicKey !== node.publicKey) {
+      try {
+        key = verifyKeyOf(node.publicKey);
+      } catch {
+        return this.reject(node, 'malformed_envelope');
+      }
+      this.verifyKeys.set(node.nodeId, key);
+    }
+    const opened = openSignedNative(heartbeatSchema, message.subject, message.data, key);
     if (!opened.ok) return this.reject(node, opened.error.code);
     const heartbeat: Heartbeat = opened.value;
     if (heartbeat.nodeId !== node.nodeId) return this.reject(node, 'subject_mismatch');
