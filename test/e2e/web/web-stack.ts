@@ -32,7 +32,8 @@ export async function startWebStack(label: string, extraEnv: NodeJS.ProcessEnv =
     env: {
       PATH: process.env.PATH,
       TZ: 'UTC',
-      NODE_ENV: 'production',
+      NODE_ENV: 'test',
+      ALLOW_SIMULATED_NODES: 'true',
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: db.url,
@@ -40,6 +41,7 @@ export async function startWebStack(label: string, extraEnv: NodeJS.ProcessEnv =
       NATS_SUBJECT_PREFIX: natsPrefix,
       AUTH_TOKEN_SECRET: 'web-e2e-secret-0123456789abcdef0123456789',
       ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      PAYMENT_WEBHOOK_SECRET: 'web-e2e-webhook-secret-0123456789',
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY_ID: s3.accessKeyId,
       S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
