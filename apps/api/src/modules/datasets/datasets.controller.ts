@@ -1,5 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { badRequest } from '../../core/errors/app-error.js';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
@@ -7,6 +9,7 @@ import { DatasetsService } from './datasets.service.js';
 import { CompleteDatasetDto, CreateDatasetDto, ListDatasetsQueryDto } from './dto/datasets.dto.js';
 
 const datasetId = new IdParam('Dataset');
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,200}$/;
 
 @ApiTags('datasets')
 @ApiBearerAuth()
@@ -14,11 +17,27 @@ const datasetId = new IdParam('Dataset');
 export class DatasetsController {
   constructor(private readonly datasets: DatasetsService) {}
 
-  /** Registers a dataset and returns where to upload it: one presigned PUT, or presigned parts above the multipart threshold. */
+  /**
+   * Registers a dataset and returns where to upload it: one presigned PUT, or presigned parts above
+   * the multipart threshold. With the same Idempotency-Key and body, a retry returns that dataset
+   * with fresh upload URLs (200).
+   */
   @Post()
   @RequireScopes('datasets:write')
-  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateDatasetDto, @ClientMeta() meta: RequestMeta) {
-    return this.datasets.create(principal, body, meta);
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Makes a retried request return the dataset it created.' })
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: CreateDatasetDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @ClientMeta() meta: RequestMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest('validation_failed', 'Idempotency-Key must be 8–200 letters, digits or . _ : -.', { fields: [{ field: 'Idempotency-Key', message: 'invalid format' }] });
+    }
+    const { created, ...result } = await this.datasets.create(principal, body, meta, idempotencyKey);
+    res.status(created ? 201 : 200);
+    return result;
   }
 
   /** Verifies the uploaded bytes (size, SHA-256), counts samples, runs moderation; the dataset becomes ready. */

@@ -116,6 +116,37 @@ describe('datasets (real Postgres, real S3 protocol)', () => {
     expect(await storage.head(key)).toBeNull();
   });
 
+  it('Idempotency-Key: a retry returns the same dataset with fresh URLs; another body is a conflict; concurrent retries agree', async () => {
+    const body = { name: 'idempotent', format: 'jsonl', sizeBytes: jsonl.length, sha256: sha256(jsonl), license: 'mit' };
+    const headers = { 'idempotency-key': 'create-dataset-0001' };
+    const first = await t.http.post('/v1/datasets', body, alice.accessToken, headers);
+    expect(first.status).toBe(201);
+    const retry = await t.http.post('/v1/datasets', body, alice.accessToken, headers);
+    expect(retry.status).toBe(200);
+    expect(retry.body.dataset.id).toBe(first.body.dataset.id);
+    expect(retry.body.upload.kind).toBe('single');
+    const other = await t.http.post('/v1/datasets', { ...body, name: 'something else' }, alice.accessToken, headers);
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('idempotency_mismatch');
+    // Keys are per org: the same key elsewhere creates a new dataset.
+    const frank = await signUp(t.http);
+    const elsewhere = await t.http.post('/v1/datasets', body, frank.accessToken, headers);
+    expect(elsewhere.status).toBe(201);
+    expect(elsewhere.body.dataset.id).not.toBe(first.body.dataset.id);
+    const bad = await t.http.post('/v1/datasets', body, alice.accessToken, { 'idempotency-key': 'no spaces allowed' });
+    expect(bad.status).toBe(400);
+
+    await putSingle(retry.body.upload, jsonl);
+    expect((await t.http.post(`/v1/datasets/${first.body.dataset.id}/complete`, {}, alice.accessToken)).status).toBe(200);
+    const afterComplete = await t.http.post('/v1/datasets', body, alice.accessToken, headers);
+    expect(afterComplete.status).toBe(200);
+    expect(afterComplete.body).toMatchObject({ dataset: { id: first.body.dataset.id, status: 'ready' }, upload: null });
+
+    const racing = await Promise.all([1, 2, 3].map(() => t.http.post('/v1/datasets', { ...body, name: 'raced' }, alice.accessToken, { 'idempotency-key': 'create-dataset-race' })));
+    expect(new Set(racing.map((r) => r.body.dataset.id)).size).toBe(1);
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 200, 201]);
+  });
+
   it('download URL returns the same bytes', async () => {
     const { id } = await upload(alice, jsonl, { name: 'download me' });
     const download = await t.http.get(`/v1/datasets/${id}/download`, alice.accessToken);

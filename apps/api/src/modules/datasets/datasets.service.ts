@@ -59,6 +59,25 @@ export interface DatasetView {
   moderation: { outcome: ModerationDecision['outcome']; reasons: ModerationDecision['reasons']; checkedAt: string; reviewed: boolean } | null;
 }
 
+export type UploadInstructions =
+  | { kind: 'single'; method: 'PUT' | 'GET'; url: string; headers: Record<string, string>; expiresAt: string }
+  | {
+      kind: 'multipart';
+      partSizeBytes: number;
+      partCount: number;
+      parts: { partNumber: number; sizeBytes: number; method: 'PUT' | 'GET'; url: string }[];
+      headers: Record<string, string>;
+      expiresAt: string;
+      instructions: string;
+    };
+
+/** The answer to a create: the dataset and where to upload it (null when a replayed create finds it no longer uploading). */
+export interface CreatedDataset {
+  created: boolean;
+  dataset: DatasetView;
+  upload: UploadInstructions | null;
+}
+
 function toNumber(value: bigint | null): number | null {
   return value === null ? null : Number(value);
 }
@@ -120,7 +139,11 @@ export class DatasetsService {
 
   // ---- HTTP-facing ---------------------------------------------------------------------------
 
-  async create(principal: Principal, dto: CreateDatasetDto, meta: RequestMeta) {
+  async create(principal: Principal, dto: CreateDatasetDto, meta: RequestMeta, idempotencyKey?: string): Promise<CreatedDataset> {
+    if (idempotencyKey) {
+      const existing = await this.dataSource.manager.findOneBy(Dataset, { orgId: principal.orgId, idempotencyKey });
+      if (existing) return this.replayCreate(existing, dto);
+    }
     if (dto.sizeBytes > this.config.DATASET_MAX_SIZE_BYTES) {
       throw unprocessable('dataset_too_large', `The dataset is ${dto.sizeBytes} bytes; the largest accepted is ${this.config.DATASET_MAX_SIZE_BYTES} bytes.`, {
         sizeBytes: dto.sizeBytes,
@@ -134,8 +157,6 @@ export class DatasetsService {
     const multipart = dto.sizeBytes >= this.config.DATASET_MULTIPART_THRESHOLD_BYTES;
     const partSizeBytes = multipart ? Math.max(this.config.DATASET_PART_SIZE_BYTES, Math.ceil(dto.sizeBytes / MAX_PARTS)) : null;
     const partCount = partSizeBytes ? Math.ceil(dto.sizeBytes / partSizeBytes) : null;
-    const ttlSeconds = this.config.DATASET_UPLOAD_URL_TTL_SECONDS;
-
     const uploadId = multipart ? await this.withStorage(() => this.storage.createMultipartUpload(storageKey)) : null;
     const row: Dataset = {
       id,
@@ -158,6 +179,7 @@ export class DatasetsService {
       deleteAfterTraining: dto.deleteAfterTraining ?? false,
       encryption: SERVER_SIDE_ENCRYPTION,
       verifiedEtag: null,
+      idempotencyKey: idempotencyKey ?? null,
       failureCode: null,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttlDays * DAY_MS),
@@ -175,19 +197,44 @@ export class DatasetsService {
       });
     } catch (error) {
       if (uploadId) await this.storage.abortMultipartUpload(storageKey, uploadId).catch(() => undefined);
+      // Two requests with the same Idempotency-Key at once: the loser returns the winner's dataset.
+      if (idempotencyKey && (error as { driverError?: { code?: string } }).driverError?.code === '23505') return this.create(principal, dto, meta, idempotencyKey);
       throw error;
     }
+    return { created: true, dataset: describe(row, null), upload: await this.presignUpload(row) };
+  }
 
-    const upload = await this.withStorage(async () => {
-      if (!uploadId || !partSizeBytes || !partCount) {
-        const put = await this.storage.presignPut(storageKey, ttlSeconds, now);
+  /** A retry with a used Idempotency-Key: the same request gets its dataset back (with fresh URLs while uploading); another is a conflict. */
+  private async replayCreate(existing: Dataset, dto: CreateDatasetDto): Promise<CreatedDataset> {
+    const same =
+      existing.name === dto.name.trim() &&
+      existing.format === dto.format &&
+      existing.sizeBytes === BigInt(dto.sizeBytes) &&
+      existing.sha256 === dto.sha256.toLowerCase() &&
+      existing.declaredLicense === (dto.license?.trim() || null) &&
+      existing.ttlDays === (dto.ttlDays ?? DEFAULT_TTL_DAYS) &&
+      existing.deleteAfterTraining === (dto.deleteAfterTraining ?? false);
+    if (!same) throw conflict('idempotency_mismatch', 'This Idempotency-Key was already used for a different dataset. Use a new key for a new dataset.');
+    const upload = existing.status === 'uploading' ? await this.presignUpload(existing) : null;
+    return { created: false, dataset: describe(existing, await this.moderation.latestFor('dataset', existing.id)), upload };
+  }
+
+  /** Presigned URLs for uploading a dataset's file: one PUT, or one per part. */
+  private async presignUpload(row: Dataset): Promise<UploadInstructions> {
+    const now = this.clock.now();
+    const ttlSeconds = this.config.DATASET_UPLOAD_URL_TTL_SECONDS;
+    const sizeBytes = Number(row.sizeBytes);
+    return this.withStorage(async () => {
+      const partSizeBytes = row.partSizeBytes === null ? null : Number(row.partSizeBytes);
+      if (!row.multipartUploadId || !partSizeBytes || !row.partCount) {
+        const put = await this.storage.presignPut(row.storageKey, ttlSeconds, now);
         return { kind: 'single' as const, method: put.method, url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() };
       }
+      const partCount = row.partCount;
       const parts = [];
       for (let partNumber = 1; partNumber <= partCount; partNumber += 1) {
-        const part = await this.storage.presignUploadPart(storageKey, uploadId, partNumber, ttlSeconds, now);
-        const sizeBytes = partNumber < partCount ? partSizeBytes : dto.sizeBytes - partSizeBytes * (partCount - 1);
-        parts.push({ partNumber, sizeBytes, method: part.method, url: part.url });
+        const part = await this.storage.presignUploadPart(row.storageKey, row.multipartUploadId, partNumber, ttlSeconds, now);
+        parts.push({ partNumber, sizeBytes: partNumber < partCount ? partSizeBytes : sizeBytes - partSizeBytes * (partCount - 1), method: part.method, url: part.url });
       }
       return {
         kind: 'multipart' as const,
@@ -199,7 +246,6 @@ export class DatasetsService {
         instructions: 'PUT each byte range to its URL, keep each response\'s ETag header, then POST /v1/datasets/{id}/complete with { parts: [{ partNumber, etag }] }.',
       };
     });
-    return { dataset: describe(row, null), upload };
   }
 
   async complete(principal: Principal, id: string, dto: CompleteDatasetDto, meta: RequestMeta): Promise<DatasetView> {

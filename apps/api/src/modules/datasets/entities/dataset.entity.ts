@@ -14,6 +14,7 @@ export type DatasetDeletionReason = 'user' | 'expired' | 'after_training' | 'acc
 
 @Entity('datasets')
 @Index('datasets_org_id_created_at_idx', ['orgId', 'createdAt'])
+@Index('datasets_org_id_idempotency_key', ['orgId', 'idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 export class Dataset {
   @PrimaryColumn('uuid')
   id!: string;
@@ -87,6 +88,10 @@ export class Dataset {
 
   @Column('text', { name: 'failure_code', nullable: true })
   failureCode!: string | null;
+
+  /** The Idempotency-Key of the request that created it, if any (unique per org). */
+  @Column('text', { name: 'idempotency_key', nullable: true })
+  idempotencyKey!: string | null;
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
