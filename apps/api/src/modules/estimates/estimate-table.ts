@@ -4,7 +4,7 @@
  * reason ("needs ~38 GB, RTX 4090 has 24 GB"). Pure: the service caches it per (request, snapshot
  * version, offers fingerprint) and slices it per request.
  */
-import { checkMemoryFit, estimateOffers, formatApproxCost, formatDuration, lookupGpu, type BenchmarkSnapshot, type PreparedJob } from '@anneal/benchmarks';
+import { checkMemoryFit, estimateOffers, formatApproxCost, formatDuration, lookupGpu, type BenchmarkSnapshot, type OfferEstimate, type PreparedJob } from '@anneal/benchmarks';
 import type { Offer } from '@anneal/providers';
 
 export interface Quantiles<T> {
@@ -56,9 +56,12 @@ export interface ExcludedGroup {
 export interface EstimateTable {
   steps: number;
   validationRuns: number;
-  rows: EstimateRow[];
-  /** Index into rows of the fastest (lowest p50 runtime), or -1. */
-  fastestIndex: number;
+  /** Offers that can run the recipe. */
+  rowCount: number;
+  /** The row at a position in cost order (0 = cheapest); built on first use, then kept. */
+  row(position: number): EstimateRow;
+  /** Position (in cost order) of the fastest row, or -1 when there is none. */
+  fastestPosition: number;
   excluded: ExcludedGroup[];
   notes: readonly string[];
 }
@@ -71,56 +74,60 @@ function gpuOf(id: string): { id: string; name: string } {
   return found.kind === 'unknown' ? { id, name: id } : { id: found.gpu.id, name: found.gpu.name };
 }
 
+function toRow(offer: Offer, e: OfferEstimate, fastest: boolean): EstimateRow {
+  return {
+    offerId: offer.offerId,
+    providerKind: offer.providerKind,
+    offerType: offer.offerType,
+    gpu: e.gpu,
+    gpuCount: e.gpuCount,
+    vramGb: offer.vramGb,
+    region: offer.region,
+    spot: offer.spot,
+    reliability: offer.reliability,
+    availability: offer.availability,
+    simulated: offer.simulated,
+    priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour.toString(),
+    stepTimeMs: { p10: round1(e.stepTimeMs.p10), p50: round1(e.stepTimeMs.p50), p90: round1(e.stepTimeMs.p90) },
+    runtimeSeconds: { p10: round1(e.runtimeSeconds.p10), p50: round1(e.runtimeSeconds.p50), p90: round1(e.runtimeSeconds.p90) },
+    costMicros: { p10: e.costMicros.p10.toString(), p50: e.costMicros.p50.toString(), p90: e.costMicros.p90.toString() },
+    basis: e.basis,
+    basisText: e.basisText,
+    sampleCount: e.sampleCount,
+    memory: e.memory,
+    sentence: `~${formatDuration(e.runtimeSeconds.p50)}, ${formatApproxCost(e.costMicros.p50)} on ${e.gpuCount}× ${e.gpu.name}, ${offer.providerKind}; ${e.basisText}`,
+    fastest,
+  };
+}
+
+/**
+ * Estimates every offer, orders them by p50 cost (then p50 runtime, then offer id) and groups the
+ * misfits. Rows are built only when asked for: a request shows the cheapest few of thousands.
+ */
 export function buildEstimateTable(job: PreparedJob, offers: readonly Offer[], snapshot: BenchmarkSnapshot): EstimateTable {
   const results = estimateOffers(
     job,
     offers.map((offer) => ({ gpuId: offer.gpuModelId, gpuCount: offer.gpuCount, priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour, providerKind: offer.providerKind })),
     snapshot,
   );
-  const scored: Array<{ row: EstimateRow; cost: bigint }> = [];
+  const fits: Array<{ index: number; cost: bigint; runtime: number }> = [];
   const excluded = new Map<string, ExcludedGroup>();
-  results.forEach((result, i) => {
+  for (let i = 0; i < results.length; i += 1) {
+    const result = results[i]!;
     const offer = offers[i]!;
-    if (!result.ok) {
-      const id = `${offer.gpuModelId}x${offer.gpuCount}|${result.error.code}`;
-      let group = excluded.get(id);
-      if (!group) {
-        group = { gpu: gpuOf(offer.gpuModelId), gpuCount: offer.gpuCount, code: result.error.code, message: result.error.message, offerCount: 0, offerIds: [] };
-        excluded.set(id, group);
-      }
-      group.offerCount += 1;
-      if (group.offerIds.length < MAX_EXCLUDED_IDS) group.offerIds.push(offer.offerId);
-      return;
+    if (result.ok) {
+      fits.push({ index: i, cost: result.value.costMicros.p50, runtime: result.value.runtimeSeconds.p50 });
+      continue;
     }
-    const e = result.value;
-    const runtimeSeconds = { p10: round1(e.runtimeSeconds.p10), p50: round1(e.runtimeSeconds.p50), p90: round1(e.runtimeSeconds.p90) };
-    scored.push({
-      cost: e.costMicros.p50,
-      row: {
-        offerId: offer.offerId,
-        providerKind: offer.providerKind,
-        offerType: offer.offerType,
-        gpu: e.gpu,
-        gpuCount: e.gpuCount,
-        vramGb: offer.vramGb,
-        region: offer.region,
-        spot: offer.spot,
-        reliability: offer.reliability,
-        availability: offer.availability,
-        simulated: offer.simulated,
-        priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour.toString(),
-        stepTimeMs: { p10: round1(e.stepTimeMs.p10), p50: round1(e.stepTimeMs.p50), p90: round1(e.stepTimeMs.p90) },
-        runtimeSeconds,
-        costMicros: { p10: e.costMicros.p10.toString(), p50: e.costMicros.p50.toString(), p90: e.costMicros.p90.toString() },
-        basis: e.basis,
-        basisText: e.basisText,
-        sampleCount: e.sampleCount,
-        memory: e.memory,
-        sentence: `~${formatDuration(e.runtimeSeconds.p50)}, ${formatApproxCost(e.costMicros.p50)} on ${e.gpuCount}× ${e.gpu.name}, ${offer.providerKind}; ${e.basisText}`,
-        fastest: false,
-      },
-    });
-  });
+    const id = `${offer.gpuModelId}x${offer.gpuCount}|${result.error.code}`;
+    let group = excluded.get(id);
+    if (!group) {
+      group = { gpu: gpuOf(offer.gpuModelId), gpuCount: offer.gpuCount, code: result.error.code, message: result.error.message, offerCount: 0, offerIds: [] };
+      excluded.set(id, group);
+    }
+    group.offerCount += 1;
+    if (group.offerIds.length < MAX_EXCLUDED_IDS) group.offerIds.push(offer.offerId);
+  }
   // Memory refusals carry their figures.
   for (const group of excluded.values()) {
     if (group.code !== 'does_not_fit_memory') continue;
@@ -130,29 +137,48 @@ export function buildEstimateTable(job: PreparedJob, offers: readonly Offer[], s
     group.needGb = round1(fit.needGb);
     group.haveGb = fit.haveGb;
   }
-  scored.sort((a, b) => (a.cost !== b.cost ? (a.cost < b.cost ? -1 : 1) : a.row.runtimeSeconds.p50 - b.row.runtimeSeconds.p50 || (a.row.offerId < b.row.offerId ? -1 : 1)));
-  const rows = scored.map((s) => s.row);
-  let fastestIndex = -1;
-  rows.forEach((row, i) => {
-    if (fastestIndex < 0 || row.runtimeSeconds.p50 < rows[fastestIndex]!.runtimeSeconds.p50) fastestIndex = i;
-  });
-  if (fastestIndex >= 0) rows[fastestIndex]!.fastest = true;
-  return { steps: job.steps, validationRuns: job.validationRuns, rows, fastestIndex, excluded: [...excluded.values()], notes: job.recipe.notes };
+  fits.sort((a, b) => (a.cost !== b.cost ? (a.cost < b.cost ? -1 : 1) : a.runtime - b.runtime || (offers[a.index]!.offerId < offers[b.index]!.offerId ? -1 : 1)));
+  let fastestPosition = -1;
+  for (let p = 0; p < fits.length; p += 1) {
+    if (fastestPosition < 0 || fits[p]!.runtime < fits[fastestPosition]!.runtime) fastestPosition = p;
+  }
+  const built = new Map<number, EstimateRow>();
+  return {
+    steps: job.steps,
+    validationRuns: job.validationRuns,
+    rowCount: fits.length,
+    fastestPosition,
+    row(position: number): EstimateRow {
+      let row = built.get(position);
+      if (!row) {
+        const fit = fits[position];
+        if (!fit) throw new RangeError(`no row at position ${position}`);
+        const result = results[fit.index]!;
+        if (!result.ok) throw new Error('a misfit cannot be a row');
+        row = toRow(offers[fit.index]!, result.value, position === fastestPosition);
+        built.set(position, row);
+      }
+      return row;
+    },
+    excluded: [...excluded.values()],
+    notes: job.recipe.notes,
+  };
 }
 
 /** The cheapest `limit` rows, plus the fastest when it is not among them. */
 export function selectRows(table: EstimateTable, limit: number): EstimateRow[] {
-  const rows = table.rows.slice(0, limit);
-  if (table.fastestIndex >= limit) rows.push(table.rows[table.fastestIndex]!);
+  const rows: EstimateRow[] = [];
+  for (let p = 0; p < Math.min(limit, table.rowCount); p += 1) rows.push(table.row(p));
+  if (table.fastestPosition >= limit) rows.push(table.row(table.fastestPosition));
   return rows;
 }
 
 /** One sentence for the whole answer. */
 export function tableSummary(table: EstimateTable): string {
-  const cheapest = table.rows[0];
-  if (cheapest) {
-    const fastest = table.rows[table.fastestIndex];
-    const others = table.rows.length - 1;
+  if (table.rowCount > 0) {
+    const cheapest = table.row(0);
+    const fastest = table.row(table.fastestPosition);
+    const others = table.rowCount - 1;
     const tail = fastest && fastest !== cheapest ? ` Fastest: ${fastest.sentence}.` : '';
     return `Cheapest: ${cheapest.sentence}${others > 0 ? ` (${others} more offer${others === 1 ? '' : 's'})` : ''}.${tail}`;
   }

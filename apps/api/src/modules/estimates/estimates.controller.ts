@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
@@ -17,8 +18,14 @@ export class EstimatesController {
   @HttpCode(200)
   @RequireScopes('jobs:read')
   @ApiOperation({ summary: 'Estimate a fine-tuning job on every matching offer; the answer is stored as a quote' })
-  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateEstimateDto) {
-    return this.estimates.create(principal, body);
+  @ApiOkResponse({
+    description:
+      'The quote: id, createdAt, expiresAt, summary, steps, validationRuns, matchedOffers, notes, request, rows (cheapest first; runtimeSeconds and stepTimeMs p10/p50/p90, costMicros p10/p50/p90 and priceMicrosPerGpuHour as decimal strings of micro-dollars, basis, basisText, sampleCount, sentence, fastest) and excluded (offers the recipe cannot run on, by GPU and count, with the reason)',
+  })
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateEstimateDto, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const json = await this.estimates.create(principal, body);
+    res.type('application/json');
+    return json;
   }
 
   @Get(':id')

@@ -8,6 +8,7 @@ import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.servi
 import { BenchmarksService } from '../benchmarks/benchmarks.service.js';
 import { NodesConsumer } from '../nodes/nodes.consumer.js';
 import { EstimateOfferSource } from './estimate-offers.source.js';
+import { EstimatesRepository, type NewQuote } from './estimates.repository.js';
 
 /** A recipe no public table has: every offer starts from the FLOP-count prior. */
 const RECIPE = { baseModelId: 'Qwen/Qwen2.5-7B', method: 'lora', precision: 'bf16', sequenceLength: 1024, batchSize: 2, gradientAccumulation: 4, steps: 1000 };
@@ -212,5 +213,26 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect((await t.http.get(`/v1/estimates/${randomUUID()}`, token)).status).toBe(404);
     // Still there for its own org.
     expect((await t.http.get(`/v1/estimates/${mine.body.id}`, token)).status).toBe(200);
+  });
+
+  it('stores concurrent quotes together, and one bad row does not fail the others', async () => {
+    const repository = t.app.get(EstimatesRepository);
+    const quote = (org: string): NewQuote => ({
+      id: randomUUID(),
+      orgId: org,
+      createdBy: randomUUID(),
+      requestJson: '{"input":{}}',
+      rowsJson: '[]',
+      excludedJson: '[]',
+      summary: 'test',
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    const good = [quote(orgId), quote(orgId), quote(orgId)];
+    const bad = quote(randomUUID());
+    const results = await Promise.allSettled([...good, bad].map((q) => repository.insert(q)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    const stored = (await t.dataSource.query('SELECT count(*)::int AS n FROM quotes WHERE id = ANY($1)', [[...good, bad].map((q) => q.id)])) as Array<{ n: number }>;
+    expect(stored[0]!.n).toBe(3);
   });
 });

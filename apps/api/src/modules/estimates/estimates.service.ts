@@ -14,9 +14,9 @@ import { buildEstimateTable, selectRows, tableSummary, type EstimateRow, type Es
 import { EstimatesRepository } from './estimates.repository.js';
 import type { Quote } from './entities/quote.entity.js';
 
-export const DEFAULT_ROW_LIMIT = 50;
+export const DEFAULT_ROW_LIMIT = 20;
 /** Cached tables are dropped oldest first beyond this many rows in all. */
-const CACHE_MAX_ROWS = 200_000;
+const CACHE_MAX_ROWS = 100_000;
 const CACHE_MAX_ENTRIES = 512;
 
 export interface QuoteView {
@@ -43,8 +43,10 @@ interface CachedTable {
   matchedOffers: number;
   summary: string;
   excludedJson: string;
+  requestJson: string;
+  tailJson: string;
   /** Serialized rows per limit asked for. */
-  rowsJson: Map<number, { rows: EstimateRow[]; json: string }>;
+  rowsJson: Map<number, string>;
 }
 
 interface Filters {
@@ -98,7 +100,11 @@ export class EstimatesService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async create(principal: Principal, body: CreateEstimateDto): Promise<QuoteView> {
+  /**
+   * Estimates, stores the quote and returns the answer as JSON text: the rows are serialized once
+   * per cached table and limit, and reused for the stored quote and every response.
+   */
+  async create(principal: Principal, body: CreateEstimateDto): Promise<string> {
     const limit = body.limit ?? DEFAULT_ROW_LIMIT;
     const { limit: _limit, ...request } = body;
     const requestKey = canonical(request);
@@ -116,6 +122,7 @@ export class EstimatesService {
       const filters = this.filters(body, job);
       const matching = listing.offers.filter((offer) => (!filters.kinds || filters.kinds.includes(offer.providerKind)) && matchesOfferQuery(offer, filters.query));
       const table = buildEstimateTable(job, matching, this.snapshots.snapshot);
+      const requestJson = JSON.stringify(request);
       cached = {
         snapshotVersion,
         offersFingerprint: listing.fingerprint,
@@ -123,49 +130,34 @@ export class EstimatesService {
         matchedOffers: matching.length,
         summary: tableSummary(table),
         excludedJson: JSON.stringify(table.excluded),
+        requestJson,
+        // Everything after the id and times, the same for every quote of this table.
+        tailJson: `,"expired":false,"summary":${JSON.stringify(tableSummary(table))},"steps":${table.steps},"validationRuns":${table.validationRuns},"matchedOffers":${matching.length},"notes":${JSON.stringify(table.notes)},"request":${requestJson}`,
         rowsJson: new Map(),
       };
       this.remember(requestKey, cached);
     }
     let shown = cached.rowsJson.get(limit);
     if (!shown) {
-      const rows = selectRows(cached.table, limit);
-      shown = { rows, json: JSON.stringify(rows) };
+      shown = JSON.stringify(selectRows(cached.table, limit));
       cached.rowsJson.set(limit, shown);
     }
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.config.QUOTE_TTL_SECONDS * 1000);
     const id = this.newId();
     const table = cached.table;
-    const stored = {
-      input: request,
-      resolved: { steps: table.steps, validationRuns: table.validationRuns, matchedOffers: cached.matchedOffers, notes: table.notes, limit },
-    };
     await this.repository.insert({
       id,
       orgId: principal.orgId,
       createdBy: principal.userId,
-      request: stored,
-      rowsJson: shown.json,
+      requestJson: `{"input":${cached.requestJson},"resolved":{"steps":${table.steps},"validationRuns":${table.validationRuns},"matchedOffers":${cached.matchedOffers},"notes":${JSON.stringify(table.notes)},"limit":${limit}}}`,
+      rowsJson: shown,
       excludedJson: cached.excludedJson,
       summary: cached.summary,
       createdAt: now,
       expiresAt,
     });
-    return {
-      id,
-      createdAt: now.toISOString(),
-      expiresAt: expiresAt.toISOString(),
-      expired: false,
-      summary: cached.summary,
-      steps: table.steps,
-      validationRuns: table.validationRuns,
-      matchedOffers: cached.matchedOffers,
-      rows: shown.rows,
-      excluded: table.excluded,
-      notes: table.notes,
-      request,
-    };
+    return `{"id":"${id}","createdAt":"${now.toISOString()}","expiresAt":"${expiresAt.toISOString()}"${cached.tailJson},"rows":${shown},"excluded":${cached.excludedJson}}`;
   }
 
   async get(principal: Principal, id: string): Promise<QuoteView> {
@@ -250,16 +242,16 @@ export class EstimatesService {
   private remember(key: string, entry: CachedTable): void {
     const previous = this.cache.get(key);
     if (previous) {
-      this.cachedRows -= previous.table.rows.length;
+      this.cachedRows -= previous.table.rowCount;
       this.cache.delete(key);
     }
     this.cache.set(key, entry);
-    this.cachedRows += entry.table.rows.length;
+    this.cachedRows += entry.table.rowCount;
     for (const [oldKey, old] of this.cache) {
       if (this.cachedRows <= CACHE_MAX_ROWS && this.cache.size <= CACHE_MAX_ENTRIES) break;
       if (oldKey === key) continue;
       this.cache.delete(oldKey);
-      this.cachedRows -= old.table.rows.length;
+      this.cachedRows -= old.table.rowCount;
     }
   }
 }

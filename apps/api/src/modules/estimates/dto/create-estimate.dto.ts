@@ -173,7 +173,7 @@ export class CreateEstimateDto {
   @Matches(/^\d{1,15}$/, { message: 'maxPriceMicrosPerGpuHour must be a whole number of micro-dollars as a string' })
   maxPriceMicrosPerGpuHour?: string;
 
-  @ApiPropertyOptional({ description: 'Most rows to return, cheapest first (default 50); the fastest offer is always included', example: 50 })
+  @ApiPropertyOptional({ description: 'Most rows to return, cheapest first (default 20); the fastest offer is always included', example: 20 })
   @IsOptional()
   @IsInt()
   @Min(1)
