@@ -1,6 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '../../core/http/id-param.pipe.js';
+import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
 import { AdminOnly } from '../auth/scopes.js';
 import { BillingService } from './billing.service.js';
 
@@ -13,7 +14,7 @@ export class AdminBillingController {
 
   @Get('orgs/:orgId/balance')
   @AdminOnly()
-  balance(@Param('orgId', new IdParam('Organization')) orgId: string) {
-    return this.billing.balanceView(orgId);
+  balance(@CurrentPrincipal() admin: Principal, @Param('orgId', new IdParam('Organization')) orgId: string, @ClientMeta() meta: RequestMeta) {
+    return this.billing.adminBalanceView(admin, orgId, meta);
   }
 }

@@ -403,6 +403,8 @@ describe('billing (real Postgres + NATS)', () => {
     const response = await t.http.get(`/v1/admin/billing/orgs/${customer.orgId}/balance`, admin.accessToken);
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ orgId: customer.orgId, available: (await balanceOf(customer.accessToken)).available });
+    expect(await count(`SELECT count(*) AS n FROM audit_log WHERE action = 'admin.billing_balance_viewed' AND actor_user_id = $1`, [admin.userId])).toBe(1);
+    expect((await t.http.get(`/v1/admin/billing/orgs/${uuidv7()}/balance`, admin.accessToken)).status).toBe(404);
   });
 
   describe('provider payouts', () => {

@@ -13,9 +13,12 @@ import {
   type StatementLine,
   type TransferInput,
 } from '@anneal/billing';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
-import { conflict } from '../../core/errors/app-error.js';
+import { conflict, notFound } from '../../core/errors/app-error.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { Principal, RequestMeta } from '../auth/principal.js';
 import { ledgerError } from './billing.errors.js';
 import { LEDGER_STORE } from './ledger.provider.js';
 import { formatUsd, money } from './money.js';
@@ -109,6 +112,8 @@ export class BillingService {
 
   constructor(
     @Inject(LEDGER_STORE) private readonly ledger: PgLedgerStore,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -326,6 +331,14 @@ export class BillingService {
   async balanceView(orgId: string) {
     const { availableMicros, heldMicros } = await this.balance(orgId);
     return { orgId, currency: 'usd', available: money(availableMicros), held: money(heldMicros), total: money(availableMicros + heldMicros) };
+  }
+
+  /** A platform admin looks at any org's balance: recorded in the audit log. */
+  async adminBalanceView(admin: Principal, orgId: string, meta: RequestMeta) {
+    const [org] = await this.dataSource.query('SELECT id FROM organizations WHERE id = $1', [orgId]);
+    if (!org) throw notFound('Organization');
+    await this.audit.record({ actor: admin, orgId, action: 'admin.billing_balance_viewed', target: { type: 'org', id: orgId }, meta });
+    return this.balanceView(orgId);
   }
 
   /** An org's statement, newest first: every line traceable to a job attempt or a payment. */
