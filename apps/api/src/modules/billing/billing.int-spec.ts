@@ -137,6 +137,17 @@ describe('billing (real Postgres + NATS)', () => {
       expect((await balanceOf(other.accessToken)).available.micros).toBe('12340000');
     });
 
+    it('credits once when the processor delivers the same event several times at once', async () => {
+      const intent = await startTopUp(other.accessToken, { amountUsd: '2' });
+      const before = BigInt((await balanceOf(other.accessToken)).available.micros);
+      const webhook = processor.completeTopUp(intent.paymentId, clock.now());
+      const responses = await Promise.all(Array.from({ length: 6 }, () => deliver(webhook.rawBody, webhook.signatureHeader)));
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(responses.filter((r) => r.body.duplicate === false)).toHaveLength(1);
+      expect(BigInt((await balanceOf(other.accessToken)).available.micros) - before).toBe(2_000_000n);
+      expect(await count(`SELECT count(*) AS n FROM audit_log WHERE action = 'billing.top_up_succeeded' AND target_id = $1`, [intent.id])).toBe(1);
+    });
+
     it('refuses a webhook for a payment Anneal never created', async () => {
       const rawBody = JSON.stringify({
         id: 'evt_forged',
