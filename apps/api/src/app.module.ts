@@ -20,6 +20,8 @@ import { UsersModule } from './modules/users/users.module.js';
 import { StorageModule } from './core/storage/storage.module.js';
 import { DatasetsModule } from './modules/datasets/datasets.module.js';
 import { ModerationModule } from './modules/moderation/moderation.module.js';
+import { OutboxModule } from './core/outbox/outbox.module.js';
+import { JobsModule } from './modules/jobs/jobs.module.js';
 
 @Module({})
 export class AppModule {
@@ -38,6 +40,7 @@ export class AppModule {
           ],
         }),
         AuditModule,
+        OutboxModule,
         NotificationsModule,
         HealthModule,
         AuthModule,
@@ -53,6 +56,7 @@ export class AppModule {
         NodesModule,
         ProviderAccountsModule,
         OffersModule,
+        JobsModule,
       ],
     };
   }

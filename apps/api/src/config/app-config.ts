@@ -64,6 +64,7 @@ export const configSchema = z
     DEMO_ADMIN_PASSWORD: z.string().min(10).optional().describe('Password of the demo admin (admin@anneal.local); `npm start` generates it (secret).'),
     DEMO_CUSTOMER_PASSWORD: z.string().min(10).optional().describe('Password of the demo customer (customer@anneal.local); `npm start` generates it (secret).'),
     DEMO_PROVIDER_PASSWORD: z.string().min(10).optional().describe('Password of the demo provider (provider@anneal.local, provider role on); `npm start` generates it (secret).'),
+    JOB_OUTPUT_RETENTION_DAYS: positiveInt.default(7).describe('Days a finished job\'s artifacts stay downloadable before they are deleted.'),
     PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(2000).describe('Platform fee in basis points of each job\'s charge (2000 = 20%).'),
     PAYMENT_PROCESSOR: z.enum(['test']).default('test').describe('Payment processor for top-ups: `test` is the built-in processor that signs webhooks like a real one (no card data ever reaches Anneal).'),
     PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional().describe('Secret that signs payment webhooks (secret). `npm start` generates one; required in production; elsewhere a random one per process when unset.'),

@@ -134,7 +134,7 @@ export class AttemptWorkspace {
       source = `${path.replace(/\/+$/, '')}.tar`;
       await writeTarFile(source, path);
     }
-    const sizeBytes = await uploadFile(slot.putUrl, source, { signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS), what, ...(contentType ? { contentType } : {}) });
+    const sizeBytes = await uploadFile(slot.putUrl, source, { signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS), what, ...(contentType ? { contentType } : {}), ...(slot.headers ? { headers: slot.headers } : {}) });
     this.uploadedKeys.push(slot.key);
     return sizeBytes;
   }

@@ -81,7 +81,11 @@ export async function downloadToFile(url: string, path: string, options: Downloa
  * PUTs a file to a presigned URL with an exact Content-Length (S3 refuses chunked uploads), streaming
  * it from disk. Resolves with the number of bytes sent.
  */
-export async function uploadFile(putUrl: string, path: string, options: { signal?: AbortSignal; what?: string; contentType?: string } = {}): Promise<number> {
+export async function uploadFile(
+  putUrl: string,
+  path: string,
+  options: { signal?: AbortSignal; what?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<number> {
   const { size } = await stat(path);
   const what = options.what ?? 'object';
   const url = new URL(putUrl);
@@ -91,7 +95,8 @@ export async function uploadFile(putUrl: string, path: string, options: { signal
       url,
       {
         method: 'PUT',
-        headers: { 'content-length': String(size), 'content-type': options.contentType ?? 'application/octet-stream' },
+        // Signed headers from the assignment first; the length and type are ours.
+        headers: { ...options.headers, 'content-length': String(size), 'content-type': options.contentType ?? 'application/octet-stream' },
         signal: options.signal,
       },
       (response: IncomingMessage) => {

@@ -34,6 +34,11 @@ export const presignedPutSchema = z.strictObject({
   /** Object key the API will look for (reported back in checkpoint/finished events). */
   key: z.string().min(1).max(1024),
   putUrl: z.url(),
+  /**
+   * Headers the PUT must carry exactly as given, because the URL's signature covers them (e.g.
+   * `x-amz-server-side-encryption: AES256`, so the object is stored encrypted). Optional.
+   */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(1000)).optional(),
 });
 export type PresignedPut = z.infer<typeof presignedPutSchema>;
 

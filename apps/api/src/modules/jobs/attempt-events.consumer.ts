@@ -1,0 +1,80 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
+import { allAttemptEventsSubject, attemptEventSchema, attemptEventsStreamSpec } from '@anneal/providers';
+import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import { HttpMetrics } from '../../core/http/http-metrics.js';
+import { LOGGER } from '../../core/logging/logger.js';
+import { NatsService } from '../../core/nats/nats.service.js';
+import { AttemptLifecycle } from './attempt-lifecycle.service.js';
+import { COMPUTE_PORT, type ComputePort } from './jobs.ports.js';
+
+const CONSUMER = 'anneal-api-attempt-events';
+
+/**
+ * Agent → API attempt events, from JetStream through one durable consumer shared by every
+ * replica (each event is handled by one of them). Each message is verified against the sending
+ * node's key before it touches a job; forged ones are counted and dropped.
+ */
+@Injectable()
+export class AttemptEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private messages?: ConsumerMessages;
+  private running?: Promise<void>;
+  private readonly rejected: Counter<'reason'>;
+
+  constructor(
+    private readonly nats: NatsService,
+    private readonly lifecycle: AttemptLifecycle,
+    @Inject(COMPUTE_PORT) private readonly compute: ComputePort,
+    @Inject(LOGGER) private readonly logger: Logger,
+    metrics: HttpMetrics,
+  ) {
+    this.rejected = new Counter({
+      name: 'anneal_attempt_events_rejected_total',
+      help: 'Attempt events dropped: forged, malformed, or for no known attempt',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const stream = attemptEventsStreamSpec(this.nats.prefix).name;
+    await this.nats.manager.consumers
+      .add(stream, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: allAttemptEventsSubject(this.nats.prefix), max_deliver: 20, ack_wait: 30_000_000_000 })
+      .catch(async (error: unknown) => {
+        if (!String((error as Error).message).includes('already')) throw error;
+      });
+    const consumer = await this.nats.jetstream.consumers.get(stream, CONSUMER);
+    this.messages = await consumer.consume({ max_messages: 256 });
+    this.running = this.run(this.messages);
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const message of messages) {
+      try {
+        const payload = await this.compute.openAttemptEvent(message.subject, message.data);
+        if (payload === null) {
+          this.rejected.inc({ reason: 'bad_signature' });
+          message.term();
+          continue;
+        }
+        const parsed = attemptEventSchema.safeParse(payload);
+        if (!parsed.success) {
+          this.rejected.inc({ reason: 'invalid_payload' });
+          message.term();
+          continue;
+        }
+        await this.lifecycle.handle(parsed.data);
+        message.ack();
+      } catch (error) {
+        this.logger.error({ err: error, subject: message.subject }, 'attempt event failed; redelivering');
+        message.nak(1000);
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.messages?.close();
+    await this.running?.catch(() => undefined);
+  }
+}

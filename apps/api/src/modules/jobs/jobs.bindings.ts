@@ -1,0 +1,275 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { deriveUuid } from '@anneal/billing';
+import {
+  CommunityProvider,
+  NotFoundError,
+  ProvisioningError,
+  attemptEventSchema,
+  claimedSigner,
+  openSignedMessage,
+  parseCommunityOfferId,
+  type Offer,
+  type ProviderKind,
+} from '@anneal/providers';
+import { checkMemoryFit, lookupGpu, prepareJob, type PreparedJob } from '@anneal/benchmarks';
+import { DataSource, type EntityManager } from 'typeorm';
+import { unprocessable } from '../../core/errors/app-error.js';
+import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.service.js';
+import { Quote } from '../estimates/entities/quote.entity.js';
+import { buildEstimateTable, type EstimateRow } from '../estimates/estimate-table.js';
+import { estimateFailure } from '../estimates/estimates.service.js';
+import { returningRows } from '../../core/database/returning-rows.js';
+import { Node } from '../nodes/entities/node.entity.js';
+import { ProvidersService } from '../provider-accounts/providers.service.js';
+import { CLOCK, type Clock } from '../../core/clock/clock.js';
+import { ObjectStorage } from '../../core/storage/object-storage.js';
+import { BillingService } from '../billing/billing.service.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
+import { ModerationService } from '../moderation/moderation.service.js';
+import type { BillingPort, ComputePort, DatasetPort, EstimateInput, EstimatePort, ModerationPort, ProvisionInput, QuoteRow, StoragePort } from './jobs.ports.js';
+
+/** Cloud capacity has no provider org in Anneal; its payable sits on one account per provider kind. */
+export function cloudProviderOrgId(kind: ProviderKind): string {
+  return deriveUuid('cloud-provider', kind);
+}
+
+@Injectable()
+export class DatasetBinding implements DatasetPort {
+  constructor(private readonly datasets: DatasetsService) {}
+
+  requireTrainable(orgId: string, datasetId: string) {
+    return this.datasets.requireTrainable(orgId, datasetId);
+  }
+
+  presignedGetUrl(datasetId: string, ttlSeconds: number) {
+    return this.datasets.presignedGetUrl(datasetId, ttlSeconds);
+  }
+
+  async deleteAfterTraining(datasetId: string): Promise<void> {
+    await this.datasets.deleteAfterTraining(datasetId);
+  }
+}
+
+@Injectable()
+export class ModerationBinding implements ModerationPort {
+  constructor(private readonly moderation: ModerationService) {}
+
+  async checkJob(input: { orgId: string; jobId: string; baseModelId: string; datasetId: string; name: string; configuration?: unknown }) {
+    const decision = await this.moderation.moderateJobSubmission({ jobId: input.jobId, orgId: input.orgId, baseModelId: input.baseModelId, datasetId: input.datasetId, jobName: input.name, configuration: input.configuration });
+    return { passed: decision.outcome === 'passed', reasons: decision.reasons };
+  }
+}
+
+@Injectable()
+export class StorageBinding implements StoragePort {
+  constructor(
+    private readonly storage: ObjectStorage,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async presignPut(key: string, ttlSeconds: number) {
+    const put = await this.storage.presignPut(key, ttlSeconds, this.clock.now());
+    return { url: put.url, headers: put.headers };
+  }
+
+  async presignGet(key: string, ttlSeconds: number, downloadName?: string) {
+    return (await this.storage.presignGet(key, ttlSeconds, this.clock.now(), downloadName)).url;
+  }
+
+  async deleteObjects(keys: string[]): Promise<void> {
+    for (const key of keys) await this.storage.delete(key);
+  }
+}
+
+@Injectable()
+export class BillingBinding implements BillingPort {
+  constructor(private readonly billing: BillingService) {}
+
+  async placeJobHold(input: { orgId: string; jobId: string; amountMicros: bigint }) {
+    const hold = await this.billing.placeJobHold({ orgId: input.orgId, jobId: input.jobId, quoteUpperMicros: input.amountMicros, budgetCapMicros: null });
+    return { holdId: hold.holdId };
+  }
+
+  async releaseJobHold(jobId: string, holdId: string | null): Promise<void> {
+    await this.billing.releaseJobHold(jobId, holdId ?? undefined);
+  }
+
+  async settleAttempt(input: Parameters<BillingPort['settleAttempt']>[0]) {
+    const endReason = input.endReason === 'max_duration' ? 'completed' : (input.endReason as 'completed' | 'node_lost' | 'preempted' | 'no_capacity' | 'user_canceled' | 'budget_exhausted' | 'error');
+    const settled = await this.billing.settleAttempt({
+      orgId: input.orgId,
+      providerOrgId: input.providerOrgId ?? cloudProviderOrgId('gcp'),
+      jobId: input.jobId,
+      attemptId: input.attemptId,
+      holdId: input.holdId ?? undefined,
+      gpuModel: input.gpuModel,
+      gpuCount: input.gpuCount,
+      priceMicrosPerGpuHour: input.priceMicrosPerGpuHour,
+      attempt: { runningAt: input.runningAt, endedAt: input.endedAt, endReason, lastHeartbeatAt: input.lastHeartbeatAt },
+      budgetCapMicros: input.budgetCapMicros,
+      continueJob: input.continueJob,
+    });
+    return { chargedMicros: settled.chargedMicros, billableSeconds: settled.billableSeconds, nextHoldId: settled.nextHoldId };
+  }
+
+  costSoFar(input: { priceMicrosPerGpuHour: bigint; gpuCount: number; runningAt: Date | null; now: Date }): bigint {
+    return this.billing.liveCost({ priceMicrosPerGpuHour: input.priceMicrosPerGpuHour, gpuCount: input.gpuCount, runningAt: input.runningAt, endedAt: null, endReason: null, lastHeartbeatAt: null }, input.now).costMicros;
+  }
+}
+
+/**
+ * Compute: provisioning and stopping through the provider adapters, community node reservations,
+ * node liveness for recovery and billing, and verification of node-signed attempt events.
+ */
+@Injectable()
+export class ComputeBinding implements ComputePort {
+  private readonly keys = new Map<string, { nodeId: string; publicKey: string }>();
+
+  constructor(
+    private readonly providers: ProvidersService,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async provision(input: ProvisionInput) {
+    const registry = await this.providers.registry();
+    const provider = registry.get(input.offer.providerKind);
+    if (!provider) throw new ProvisioningError(`${input.offer.providerKind} is not configured`, { providerKind: input.offer.providerKind, region: input.offer.region });
+    return provider.provision({ attemptId: input.attemptId, offerId: input.offer.offerId, assignment: input.assignment });
+  }
+
+  async terminate(offer: { providerKind: ProviderKind; offerId: string }, instanceId: string, reason: 'user_canceled' | 'budget_exhausted' | 'max_duration' | 'node_lost' | 'error') {
+    const registry = await this.providers.registry();
+    const provider = registry.get(offer.providerKind);
+    if (!provider) return;
+    if (provider instanceof CommunityProvider) {
+      const cancelReason = reason === 'budget_exhausted' ? 'budget_exhausted' : reason === 'max_duration' ? 'max_duration_exceeded' : reason === 'user_canceled' ? 'user_canceled' : 'rescheduled';
+      await provider.terminate(instanceId, { reason: cancelReason });
+      return;
+    }
+    await provider.terminate(instanceId);
+  }
+
+  async providerOrgOf(offer: Offer) {
+    if (offer.providerKind !== 'community') return { providerOrgId: cloudProviderOrgId(offer.providerKind), nodeId: null };
+    const nodeId = parseCommunityOfferId(offer.offerId);
+    const node = nodeId ? await this.dataSource.manager.findOneBy(Node, { id: nodeId }) : null;
+    if (!node) throw new NotFoundError('the community node is gone', { providerKind: 'community', region: offer.region });
+    return { providerOrgId: node.orgId, nodeId: node.id };
+  }
+
+  /** Inside the attempt's transaction: the node is reserved for it, or the offer is skipped. */
+  async reserveNode(manager: EntityManager, nodeId: string, attemptId: string): Promise<boolean> {
+    const rows = returningRows<{ id: string }>(
+      await manager.query(`UPDATE nodes SET reserved_for_attempt_id = $2 WHERE id = $1 AND reserved_for_attempt_id IS NULL AND deleted_at IS NULL RETURNING id`, [nodeId, attemptId]),
+    );
+    return rows.length === 1;
+  }
+
+  async releaseNode(nodeId: string, attemptId: string): Promise<void> {
+    await this.dataSource.query('UPDATE nodes SET reserved_for_attempt_id = NULL WHERE id = $1 AND reserved_for_attempt_id = $2', [nodeId, attemptId]);
+  }
+
+  async lastHeartbeatAt(nodeId: string): Promise<Date | null> {
+    const node = await this.dataSource.manager.findOneBy(Node, { id: nodeId });
+    return node?.lastHeartbeatAt ?? null;
+  }
+
+  async offlineNodes(nodeIds: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM nodes WHERE id = ANY($1) AND (state = 'offline' OR deleted_at IS NOT NULL)`, [nodeIds]);
+    return rows.map((row) => row.id);
+  }
+
+  async openAttemptEvent(subject: string, data: Uint8Array): Promise<unknown | null> {
+    const signer = claimedSigner(data);
+    if (!signer) return null;
+    let known = this.keys.get(signer);
+    if (!known) {
+      const node = await this.dataSource.manager.findOneBy(Node, { publicKey: signer });
+      if (!node) return null;
+      known = { nodeId: node.id, publicKey: node.publicKey };
+      this.keys.set(signer, known);
+    }
+    const opened = openSignedMessage(attemptEventSchema, subject, data, known.publicKey);
+    if (!opened.ok || opened.value.nodeId !== known.nodeId) return null;
+    return opened.value;
+  }
+}
+
+/** Estimates with the live benchmark snapshot: the same estimator and table the quote endpoint uses. */
+@Injectable()
+export class EstimateBinding implements EstimatePort {
+  constructor(
+    private readonly snapshots: BenchmarkSnapshotService,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  private prepare(input: EstimateInput): PreparedJob {
+    const dataset = input.dataset?.samples ? { samples: input.dataset.samples } : input.dataset?.tokens ? { tokens: input.dataset.tokens } : undefined;
+    const prepared = prepareJob({
+      recipe: {
+        modelId: input.recipe.baseModelId,
+        method: input.recipe.method,
+        precision: input.recipe.precision,
+        quantization: input.recipe.quantization,
+        seqLen: input.recipe.sequenceLength,
+        resolution: input.recipe.imageResolution,
+        batchSize: input.recipe.batchSize,
+        gradAccum: input.recipe.gradientAccumulation,
+      },
+      steps: input.steps,
+      epochs: input.steps ? undefined : input.epochs,
+      dataset: input.steps ? undefined : dataset,
+      validation: input.validation,
+    });
+    if (!prepared.ok) throw estimateFailure(prepared.error);
+    return prepared.value;
+  }
+
+  resolveSteps(input: EstimateInput): number {
+    return this.prepare(input).steps;
+  }
+
+  assertFits(input: EstimateInput, gpuModel: string, gpuCount: number): void {
+    const job = this.prepare(input);
+    const gpu = lookupGpu(gpuModel);
+    if (gpu.kind === 'unknown') throw unprocessable('unknown_gpu', `"${gpuModel}" is not a GPU model Anneal knows; see GET /v1/gpu-types.`);
+    const fit = checkMemoryFit(job.recipe, gpu.gpu, gpuCount);
+    if (!fit.ok) throw unprocessable('does_not_fit_memory', `This recipe ${fit.error.message}: choose a larger GPU, more GPUs, QLoRA or a shorter sequence.`, { needGb: fit.needGb, haveGb: fit.haveGb });
+  }
+
+  async estimate(input: EstimateInput, offers: Offer[]): Promise<QuoteRow[]> {
+    const table = buildEstimateTable(this.prepare(input), offers, this.snapshots.snapshot);
+    return Array.from({ length: table.rowCount }, (_, position) => rowToQuote(table.row(position), offers));
+  }
+
+  async findQuote(orgId: string, quoteId: string, now: Date) {
+    const quote = await this.dataSource.manager.findOneBy(Quote, { id: quoteId, orgId });
+    if (!quote || quote.expiresAt <= now) return null;
+    return { id: quote.id, rows: (quote.rows as EstimateRow[]).map((row) => rowToQuote(row, [])) };
+  }
+}
+
+function rowToQuote(row: EstimateRow, offers: readonly Offer[]): QuoteRow {
+  const offer: Offer = offers.find((o) => o.offerId === row.offerId) ?? {
+    providerKind: row.providerKind as ProviderKind,
+    offerId: row.offerId,
+    offerType: row.offerType as Offer['offerType'],
+    gpuModelId: row.gpu.id,
+    gpuCount: row.gpuCount,
+    vramGb: row.vramGb,
+    region: row.region,
+    zone: null,
+    priceMicrosPerGpuHour: BigInt(row.priceMicrosPerGpuHour),
+    spot: row.spot,
+    reliability: row.reliability,
+    availability: row.availability as Offer['availability'],
+    simulated: row.simulated,
+  };
+  return {
+    offer,
+    runtimeSeconds: row.runtimeSeconds,
+    costMicros: { p10: BigInt(row.costMicros.p10), p50: BigInt(row.costMicros.p50), p90: BigInt(row.costMicros.p90) },
+    basis: row.basis,
+    summary: row.sentence,
+  };
+}

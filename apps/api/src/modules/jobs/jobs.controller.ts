@@ -1,0 +1,122 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Observable } from 'rxjs';
+import { badRequest } from '../../core/errors/app-error.js';
+import { IdParam } from '../../core/http/id-param.pipe.js';
+import { NatsService } from '../../core/nats/nats.service.js';
+import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
+import { RequireScopes } from '../auth/scopes.js';
+import { SubmitJobDto } from './dto/submit-job.dto.js';
+import { JobsService, jobEventsSubject } from './jobs.service.js';
+
+const jobId = new IdParam('Job');
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,200}$/;
+
+function optionalInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(value)) throw badRequest('validation_failed', `${name} must be a whole number.`, { fields: [{ field: name, message: 'must be a whole number' }] });
+  return Number(value);
+}
+
+@ApiTags('jobs')
+@ApiBearerAuth()
+@Controller('v1/jobs')
+export class JobsController {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly nats: NatsService,
+  ) {}
+
+  /** Submits a job; with the same Idempotency-Key and body, a retry returns the first job (200). */
+  @Post()
+  @RequireScopes('jobs:write')
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Makes a retried submission return the job it created.' })
+  async submit(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: SubmitJobDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @ClientMeta() meta: RequestMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest('validation_failed', 'Idempotency-Key must be 8–200 letters, digits or . _ : -.', { fields: [{ field: 'Idempotency-Key', message: 'invalid format' }] });
+    }
+    const { job, created } = await this.jobs.submit(principal, body, idempotencyKey, meta);
+    res.status(created ? 201 : 200);
+    return job;
+  }
+
+  @Get()
+  @RequireScopes('jobs:read')
+  @ApiQuery({ name: 'status', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'before', required: false, description: 'Cursor: the last job id of the previous page.' })
+  list(@CurrentPrincipal() principal: Principal, @Query('status') status?: string, @Query('limit') limit?: string, @Query('before') before?: string) {
+    if (before !== undefined) new IdParam('Cursor').transform(before);
+    return this.jobs.list(principal, { status, limit: optionalInt(limit, 'limit'), before });
+  }
+
+  @Get(':id')
+  @RequireScopes('jobs:read')
+  get(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string) {
+    return this.jobs.get(principal, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @RequireScopes('jobs:write')
+  cancel(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string, @ClientMeta() meta: RequestMeta) {
+    return this.jobs.cancel(principal, id, meta);
+  }
+
+  @Get(':id/events')
+  @RequireScopes('jobs:read')
+  events(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string) {
+    return this.jobs.events(principal, id);
+  }
+
+  @Get(':id/logs')
+  @RequireScopes('jobs:read')
+  @ApiQuery({ name: 'afterSeq', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  logs(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string, @Query('afterSeq') afterSeq?: string, @Query('limit') limit?: string) {
+    return this.jobs.logs(principal, id, { afterSeq: optionalInt(afterSeq, 'afterSeq'), limit: optionalInt(limit, 'limit') });
+  }
+
+  @Get(':id/metrics')
+  @RequireScopes('jobs:read')
+  metrics(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string) {
+    return this.jobs.metrics(principal, id);
+  }
+
+  @Get(':id/artifacts')
+  @RequireScopes('jobs:read')
+  artifacts(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string) {
+    return this.jobs.artifacts(principal, id);
+  }
+
+  /** Server-sent events: the job now, then its status changes, metrics and log lines as they happen. */
+  @Sse(':id/stream')
+  @RequireScopes('jobs:read')
+  async stream(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string): Promise<Observable<MessageEvent>> {
+    const snapshot = await this.jobs.get(principal, id);
+    const subject = jobEventsSubject(this.nats.prefix, id);
+    return new Observable<MessageEvent>((subscriber) => {
+      subscriber.next({ type: 'job', data: snapshot });
+      const subscription = this.nats.connection.subscribe(subject);
+      void (async () => {
+        for await (const message of subscription) {
+          const payload = JSON.parse(new TextDecoder().decode(message.data)) as { kind?: string };
+          subscriber.next({ type: payload.kind ?? 'event', data: payload });
+        }
+        subscriber.complete();
+      })();
+      const keepAlive = setInterval(() => subscriber.next({ type: 'ping', data: {} }), 15_000);
+      return () => {
+        clearInterval(keepAlive);
+        subscription.unsubscribe();
+      };
+    });
+  }
+}
