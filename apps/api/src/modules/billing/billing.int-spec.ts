@@ -60,14 +60,6 @@ describe('billing (real Postgres + NATS)', () => {
     return t.http.request('POST', '/v1/webhooks/payments', { rawBody, headers: { [PAYMENT_SIGNATURE_HEADER]: signature } });
   }
 
-  /** Tops an org up through the real webhook path. */
-  async function topUp(token: string, amountUsd: string) {
-    const intent = await startTopUp(token, { amountUsd });
-    const webhook = processor.completeTopUp(intent.paymentId, clock.now());
-    expect((await deliver(webhook.rawBody, webhook.signatureHeader)).status).toBe(200);
-    return intent;
-  }
-
   describe('top-ups', () => {
     it('credits the balance when the signed webhook arrives, and only then', async () => {
       const intent = await startTopUp(customer.accessToken, { amountUsd: '50.00' });
