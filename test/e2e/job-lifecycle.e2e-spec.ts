@@ -205,10 +205,10 @@ describe('a fine-tuning job from upload to download (built API, real agent, Post
 
     // Money: the customer paid exactly the job's cost; the provider earned its share.
     const balance = await api.call('GET', '/v1/billing/balance', undefined, customer.token);
-    expect(BigInt(balance.body.availableMicros) + BigInt(job.actual.costMicros)).toBe(20_000_000n);
-    expect(BigInt(balance.body.heldMicros)).toBe(0n);
+    expect(BigInt(balance.body.available.micros) + BigInt(job.actual.costMicros)).toBe(20_000_000n);
+    expect(BigInt(balance.body.held.micros)).toBe(0n);
     const earnings = await api.call('GET', '/v1/provider/earnings', undefined, provider.token);
-    expect(BigInt(earnings.body.payableMicros)).toBeGreaterThan(0n);
+    expect(BigInt(earnings.body.payable.micros)).toBeGreaterThan(0n);
 
     // Another organization sees none of it.
     const stranger = await signUp('stranger');
