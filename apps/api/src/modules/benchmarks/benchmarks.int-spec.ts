@@ -168,4 +168,20 @@ describe('benchmarks (real Postgres + NATS)', () => {
     await benchmarks.recordProvisioning('runpod', 110);
     await expectEventually(() => expect(snapshots.snapshot.provisioning('runpod')).toEqual({ count: 2, mean: 100, m2: 200 }));
   });
+
+  it('reloads from the database when told to (after a CLI import), keeping what it had', async () => {
+    const key = 'llama-3/8.03b/lora|rtx-4090x1|seq1536|b3|ga11|bf16|none';
+    await t.dataSource.query(
+      `INSERT INTO benchmark_aggregates (key, source, step_time_ms_count, step_time_ms_mean, step_time_ms_m2, log_step_time_ms_count, log_step_time_ms_mean, log_step_time_ms_m2,
+         steps_observed, validation_ms_per_prompt_count, validation_ms_per_prompt_mean, validation_ms_per_prompt_m2, revision, updated_at)
+       VALUES ($1, 'public:manual.csv', 1, 500, 0, 1, $2, 0, 0, 0, 0, 0, nextval('benchmark_aggregate_revision_seq'), now())`,
+      [key, Math.log(500)],
+    );
+    expect(snapshots.snapshot.get(key)).toBeUndefined();
+    const version = snapshots.version;
+    t.app.get(BenchmarksService)['nats'].connection.publish(`${t.config.NATS_SUBJECT_PREFIX}.anneal.benchmarks.updated`, JSON.stringify({ schemaVersion: 1, type: 'reload' }));
+    await expectEventually(() => expect(snapshots.snapshot.get(key)?.stepTimeMs).toEqual({ count: 1, mean: 500, m2: 0 }));
+    expect(snapshots.version).toBeGreaterThan(version);
+    expect(snapshots.snapshot.get(SAMPLE_KEY)?.stepTimeMs.count).toBe(2);
+  });
 });
