@@ -235,4 +235,15 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     const stored = (await t.dataSource.query('SELECT count(*)::int AS n FROM quotes WHERE id = ANY($1)', [[...good, bad].map((q) => q.id)])) as Array<{ n: number }>;
     expect(stored[0]!.n).toBe(3);
   });
+
+  it('takes API keys with the jobs:read scope, and refuses keys without it', async () => {
+    const withScope = await t.http.post('/v1/api-keys', { name: 'estimates', scopes: ['jobs:read'] }, token);
+    const without = await t.http.post('/v1/api-keys', { name: 'billing', scopes: ['billing:read'] }, token);
+    expect([withScope.status, without.status]).toEqual([201, 201]);
+    const allowed = await estimate({ recipe: RECIPE }, withScope.body.key);
+    expect(allowed.status).toBe(200);
+    expect((await t.http.get(`/v1/estimates/${allowed.body.id}`, withScope.body.key)).status).toBe(200);
+    const refused = await estimate({ recipe: RECIPE }, without.body.key);
+    expect([refused.status, refused.body.code]).toEqual([403, 'insufficient_scope']);
+  });
 });
