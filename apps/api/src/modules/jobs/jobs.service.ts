@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { lookupGpu } from '@anneal/benchmarks';
 import type { Offer, ProviderKind } from '@anneal/providers';
 import { DataSource, In, LessThan, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
@@ -34,6 +35,12 @@ import {
 } from './jobs.ports.js';
 
 const ALL_PROVIDERS: ProviderKind[] = ['community', 'gcp', 'runpod'];
+
+/** "RTX 4090", "NVIDIA GeForce RTX 4090" or "rtx-4090" → the catalog id offers carry. */
+function catalogGpuId(name: string): string {
+  const found = lookupGpu(name);
+  return found.kind === 'known' ? found.gpu.id : name;
+}
 
 export function jobEventsSubject(prefix: string, jobId: string): string {
   return `${prefix ? `${prefix}.` : ''}anneal.events.jobs.${jobId}`;
@@ -210,7 +217,7 @@ export class JobsService {
 
   offerQuery(filters: { resources: { gpuModel?: string; minVramGb?: number; gpuCount: number; region?: string }; allowlist: ProviderKind[]; maxPrice: bigint | null }) {
     return {
-      gpuModelIds: filters.resources.gpuModel ? [filters.resources.gpuModel] : undefined,
+      gpuModelIds: filters.resources.gpuModel ? [catalogGpuId(filters.resources.gpuModel)] : undefined,
       minVramGb: filters.resources.minVramGb,
       minGpuCount: filters.resources.gpuCount,
       maxPriceMicrosPerGpuHour: filters.maxPrice ?? undefined,

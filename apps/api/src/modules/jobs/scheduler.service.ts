@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { NoCapacityError, ProviderError, QuotaExceededError, type Offer } from '@anneal/providers';
+import { NoCapacityError, ProviderError, QuotaExceededError, matchesOfferQuery, type Offer } from '@anneal/providers';
 import type { Logger } from 'pino';
 import { DataSource, In, IsNull, Not } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
@@ -16,6 +16,9 @@ import { JobsService } from './jobs.service.js';
 import { describeWait, rankCandidates, type SkipReason } from './offer-ranking.js';
 
 const CHECKPOINT_SLOTS = 20;
+/** Jobs claimed per round, and placed at once within a round. */
+const BATCH = 50;
+const PLACEMENT_CONCURRENCY = 8;
 const PROVISIONING_TIMEOUT_MS = 10 * 60_000;
 
 export function attemptTokenHash(token: string): string {
@@ -52,7 +55,11 @@ export class SchedulerService {
     if (!this.config.SCHEDULER_ENABLED || this.ticking) return;
     this.ticking = true;
     try {
-      await this.tick();
+      // Keep claiming while rounds come back full, so a backlog drains at full speed.
+      for (let round = 0; round < 50; round += 1) {
+        const { claimed } = await this.tick(BATCH);
+        if (claimed < BATCH) break;
+      }
       await this.sweep();
     } catch (error) {
       this.logger.error({ err: error }, 'scheduler tick failed');
@@ -62,7 +69,7 @@ export class SchedulerService {
   }
 
   /** One round: claims due queued jobs and tries to place each. Returns how many were placed. */
-  async tick(limit = 20): Promise<{ claimed: number; placed: number }> {
+  async tick(limit = BATCH): Promise<{ claimed: number; placed: number }> {
     const now = this.clock.now();
     const claimed = await this.dataSource.transaction(async (manager) => {
       const rows: Job[] = await manager
@@ -76,27 +83,36 @@ export class SchedulerService {
       for (const job of rows) await this.jobs.transition(manager, job, 'matching', 'Matching against the offers available now.');
       return rows;
     });
+    if (claimed.length === 0) return { claimed: 0, placed: 0 };
+    // One listing of the offers per round; each job filters it.
+    const offers = await this.offers.list({});
     let placed = 0;
-    for (const job of claimed) {
-      try {
-        if (await this.place(job)) placed += 1;
-      } catch (error) {
-        this.logger.error({ err: error, jobId: job.id }, 'placing a job failed; it goes back to the queue');
-        await this.requeue(job.id, [{ offerId: '-', reason: 'an internal error occurred while matching' }]);
+    let next = 0;
+    const worker = async () => {
+      while (next < claimed.length) {
+        const job = claimed[next++]!;
+        try {
+          if (await this.place(job, offers)) placed += 1;
+        } catch (error) {
+          this.logger.error({ err: error, jobId: job.id }, 'placing a job failed; it goes back to the queue');
+          await this.requeue(job.id, [{ offerId: '-', reason: 'an internal error occurred while matching' }]);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(PLACEMENT_CONCURRENCY, claimed.length) }, worker));
     return { claimed: claimed.length, placed };
   }
 
   /** Tries the ranked candidates in order; on exhaustion the job waits with the reasons. */
-  private async place(job: Job): Promise<boolean> {
+  private async place(job: Job, available: Offer[]): Promise<boolean> {
     const dataset = await this.datasets.requireTrainable(job.orgId, job.datasetId).catch(() => null);
     if (!dataset) {
       await this.lifecycle.failUnplaceable(job.id, 'The dataset is no longer available (deleted or expired), so the job cannot run.');
       return false;
     }
     const filters = { resources: job.resources, allowlist: job.providerAllowlist as Offer['providerKind'][], maxPrice: job.maxPriceMicrosPerGpuHour };
-    const offers = (await this.offers.list(this.jobs.offerQuery(filters))).filter((offer) => this.jobs.offerMatches(offer, filters));
+    const query = this.jobs.offerQuery(filters);
+    const offers = available.filter((offer) => matchesOfferQuery(offer, query) && this.jobs.offerMatches(offer, filters));
     const input = {
       recipe: { ...job.recipe },
       steps: job.steps,
