@@ -70,6 +70,8 @@ export async function saveScreenshot(page: Page, suite: string, name: string): P
   const directory = join(ARTIFACTS, suite);
   mkdirSync(directory, { recursive: true });
   const path = join(directory, `${name.replace(/[^a-z0-9-]+/gi, '-')}.png`);
+  // From the top, so sticky headers sit where a person sees them.
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path, fullPage: true });
   return path;
 }

@@ -28,6 +28,8 @@ export async function startWebStack(label: string, extraEnv: NodeJS.ProcessEnv =
   const s3 = await startTestS3();
   const port = await freePort();
   const natsPrefix = uniquePrefix(label);
+  const bucket = `web-${natsPrefix.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 60);
+  await allowBrowserUploads(s3, bucket);
   const child: ChildProcess = spawn(process.execPath, [apiMain], {
     env: {
       PATH: process.env.PATH,
@@ -45,7 +47,7 @@ export async function startWebStack(label: string, extraEnv: NodeJS.ProcessEnv =
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY_ID: s3.accessKeyId,
       S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      S3_BUCKET: `web-${natsPrefix.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 60),
+      S3_BUCKET: bucket,
       WEB_DIST_DIR: webDist,
       LOG_LEVEL: 'warn',
       ...extraEnv,
@@ -78,6 +80,27 @@ export async function startWebStack(label: string, extraEnv: NodeJS.ProcessEnv =
     throw error;
   }
   return { baseUrl, db, s3, natsPrefix, output: () => output, stop };
+}
+
+/**
+ * Browsers PUT datasets straight to storage, cross-origin: the bucket needs a CORS rule allowing
+ * PUT from the consoles and exposing ETag (multipart). Made here before the API starts (the API
+ * creates a missing bucket, but sets no CORS rule).
+ */
+async function allowBrowserUploads(s3: TestS3, bucket: string): Promise<void> {
+  const { S3Client, CreateBucketCommand, PutBucketCorsCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(
+      new PutBucketCorsCommand({
+        Bucket: bucket,
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PUT', 'GET', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 }] },
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 /** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) from a base32 secret, as an authenticator app computes it. */

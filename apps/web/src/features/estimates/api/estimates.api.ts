@@ -145,9 +145,8 @@ export function toEstimate(raw: unknown): Estimate {
   };
 }
 
-/** The body of `POST /v1/estimates`, whose recipe names differ from the job's (`sequenceLength`, …). */
-export function toEstimateBody(request: EstimateRequest): Record<string, unknown> {
-  const r = request.recipe;
+/** The recipe as the API names its fields (`sequenceLength`, `imageResolution`, `gradientAccumulation`). */
+export function toApiRecipe(r: RecipeInput): Record<string, unknown> {
   const recipe: Record<string, unknown> = { baseModelId: r.baseModelId, method: r.method, batchSize: r.batchSize };
   if (r.precision) recipe.precision = r.precision;
   if (r.quantization) recipe.quantization = r.quantization;
@@ -156,7 +155,14 @@ export function toEstimateBody(request: EstimateRequest): Record<string, unknown
   if (r.gradAccum !== undefined) recipe.gradientAccumulation = r.gradAccum;
   if (r.steps !== undefined) recipe.steps = r.steps;
   if (r.epochs !== undefined) recipe.epochs = r.epochs;
-  const body: Record<string, unknown> = { recipe, resources: { ...request.resources } };
+  if (r.learningRate !== undefined) recipe.learningRate = r.learningRate;
+  if (r.loraRank !== undefined) recipe.loraRank = r.loraRank;
+  return recipe;
+}
+
+/** The body of `POST /v1/estimates`. */
+export function toEstimateBody(request: EstimateRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = { recipe: toApiRecipe(request.recipe), resources: { ...request.resources } };
   if (request.providerAllowlist) body.providers = request.providerAllowlist;
   if (request.maxPricePerGpuHourUsd) body.maxPricePerGpuHour = request.maxPricePerGpuHourUsd;
   return body;

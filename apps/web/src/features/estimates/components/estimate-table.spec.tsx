@@ -30,13 +30,13 @@ function row(overrides: Partial<EstimateRow> = {}): EstimateRow {
 }
 
 describe('EstimateTable', () => {
-  it('formats one row per offer: price per GPU-hour, p50 with its p10–p90 range, cost and basis', () => {
+  it('formats one row per offer: GPU and provider, price per GPU-hour, p50 with its p10–p90 range, cost and basis', () => {
     render(<EstimateTable rows={[row(), row({ offerId: 'gcp:a100', providerKind: 'gcp', gpuName: 'A100 80GB', gpuCount: 2, priceMicrosPerGpuHour: '3673000', region: 'us-central1', spot: true, fastest: true, basis: 'prior', basisText: 'FLOP-count prior at 35% utilisation', runtimeSeconds: { p10: 600, p50: 900, p90: 7500 }, costMicros: { p10: '1224333', p50: '1836500', p90: '15304166' } })]} />);
     const rows = screen.getAllByTestId('estimate-row');
     expect(rows).toHaveLength(2);
     const cells = (i: number) => within(rows[i] as HTMLElement).getAllByRole('cell').map((c) => c.textContent);
-    expect(cells(0)).toEqual(['Community eu-west', '1× RTX 4090', '$0.45', '38 min31 min–52 min', '$0.68$0.23–$1.39', 'measured from 12 runs like this']);
-    expect(cells(1)).toEqual(['GCP us-central1spot', '2× A100 80GBfastest', '$3.673', '15 min10 min–2 h 05 min', '$1.84$1.22–$15.30', 'prior FLOP-count prior at 35% utilisation']);
+    expect(cells(0)).toEqual(['1× RTX 4090Community, eu-west', '$0.45', '38 min31 min–52 min', '$0.68$0.23–$1.39', 'measured from 12 runs like this']);
+    expect(cells(1)).toEqual(['2× A100 80GBfastestGCP, us-central1, spot', '$3.673', '15 min10 min–2 h 05 min', '$1.84$1.22–$15.30', 'prior FLOP-count prior at 35% utilisation']);
   });
 
   it('lets a keyboard user pick an offer', () => {

@@ -37,8 +37,7 @@ export function EstimateTable({ rows, selectedOfferId, onSelect }: { rows: Estim
                 <span className="visually-hidden">Pick</span>
               </th>
             ) : null}
-            <th scope="col">Provider</th>
-            <th scope="col">GPU</th>
+            <th scope="col">Offer</th>
             <th scope="col" className="num">
               Price / GPU-h
             </th>
@@ -62,14 +61,16 @@ export function EstimateTable({ rows, selectedOfferId, onSelect }: { rows: Estim
                   </td>
                 ) : null}
                 <td>
-                  {providerLabel(row)}
-                  {row.region ? <small className="muted"> {row.region}</small> : null}
-                  {row.spot ? <span className="badge badge-warn">spot</span> : null}
-                </td>
-                <td>
-                  {row.gpuCount}× {row.gpuName}
+                  <strong>
+                    {row.gpuCount}× {row.gpuName}
+                  </strong>
                   {row.fastest ? <span className="badge badge-ok">fastest</span> : null}
                   {row.cheapest ? <span className="badge">cheapest</span> : null}
+                  <span className="range">
+                    {providerLabel(row)}
+                    {row.region && row.region !== 'unknown' ? `, ${row.region}` : ''}
+                    {row.spot ? ', spot' : ''}
+                  </span>
                 </td>
                 <td className="num">{formatPrice(row.priceMicrosPerGpuHour)}</td>
                 <td className="num">

@@ -1,5 +1,5 @@
 import type { ApiClient } from '../../../lib/api-client.js';
-import type { RecipeInput, ResourcesInput } from '../../estimates/api/estimates.api.js';
+import type { ResourcesInput } from '../../estimates/api/estimates.api.js';
 
 export type JobStatus = 'queued' | 'matching' | 'provisioning' | 'running' | 'uploading' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
@@ -27,7 +27,8 @@ export interface Job {
   name: string | null;
   status: JobStatus;
   waitingBecause: string | null;
-  recipe: RecipeInput & Record<string, unknown>;
+  /** As the API stores it: `sequenceLength`, `imageResolution`, … */
+  recipe: Record<string, unknown> & { baseModelId: string; method: string };
   datasetId: string;
   resources: ResourcesInput;
   providerAllowlist: string[] | null;
@@ -56,9 +57,10 @@ export interface JobEvent {
   message: string | null;
 }
 
+/** What `POST /v1/jobs` takes; the recipe in the API's names (see toApiRecipe). */
 export interface SubmitJobInput {
   name?: string;
-  recipe: RecipeInput & { runner?: 'synthetic' | 'container' | 'process'; validationPrompts?: string[]; validationInterval?: number };
+  recipe: Record<string, unknown>;
   datasetId: string;
   resources: ResourcesInput;
   providerAllowlist?: ('community' | 'gcp' | 'runpod')[];

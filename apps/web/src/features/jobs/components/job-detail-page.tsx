@@ -76,6 +76,15 @@ function Artifacts({ jobId }: { jobId: string }) {
   );
 }
 
+/** "2048 tokens" or "1024×1024", from the recipe in either naming. */
+function shapeOf(recipe: Job['recipe']): string {
+  const seq = recipe.sequenceLength ?? recipe.seqLen;
+  const res = (recipe.imageResolution ?? recipe.resolution) as { width?: number; height?: number } | undefined;
+  if (typeof seq === 'number') return `, ${seq} tokens`;
+  if (res && typeof res.width === 'number') return `, ${res.width}×${res.height}`;
+  return '';
+}
+
 function Summary({ job }: { job: Job }) {
   const done = TERMINAL.includes(job.status);
   return (
@@ -83,8 +92,7 @@ function Summary({ job }: { job: Job }) {
       <dt>Model</dt>
       <dd>
         {String(job.recipe.baseModelId)} ({String(job.recipe.method)}
-        {job.recipe.seqLen ? `, ${job.recipe.seqLen} tokens` : ''}
-        {job.recipe.resolution ? `, ${job.recipe.resolution.width}×${job.recipe.resolution.height}` : ''}), {job.steps.toLocaleString('en-US')} steps
+        {shapeOf(job.recipe)}), {job.steps.toLocaleString('en-US')} steps
       </dd>
       <dt>Estimate at submission</dt>
       <dd>

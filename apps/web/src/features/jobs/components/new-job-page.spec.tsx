@@ -1,5 +1,5 @@
 import { cleanup, fireEvent, screen } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { json, renderWithApi } from '../../../test-utils.js';
 import { RECIPE_PRESETS } from '../lib/presets.js';
 import { NewJobPage, toRequest } from './new-job-page.js';
@@ -41,9 +41,11 @@ describe('NewJobPage', () => {
     // Typing several characters quickly asks for one estimate, after the pause.
     for (const steps of ['1', '15', '150', '1500']) fireEvent.change(screen.getByLabelText('Steps'), { target: { value: steps } });
     expect((await screen.findByTestId('estimate-headline', {}, { timeout: 3000 })).textContent).toContain('~38 min, ~$0.68');
-    const estimateCalls = requests.filter((r) => r.url === '/v1/estimates');
-    expect(estimateCalls.length).toBeLessThanOrEqual(2);
-    expect(estimateCalls.at(-1)?.body).toMatchObject({ recipe: { imageResolution: { width: 1024, height: 1024 }, steps: 1500 } });
+    const estimateCalls = () => requests.filter((r) => r.url === '/v1/estimates');
+    await vi.waitFor(() => expect(estimateCalls().at(-1)?.body).toMatchObject({ recipe: { imageResolution: { width: 1024, height: 1024 }, steps: 1500 } }), { timeout: 3000 });
+    // The first form state, then the settled one: none for the keystrokes in between.
+    expect(estimateCalls().length).toBeLessThanOrEqual(2);
+    expect(estimateCalls().some((c) => (c.body as { recipe: { steps: number } }).recipe.steps === 150)).toBe(false);
     fireEvent.click(screen.getByRole('radio', { name: 'Choose 1× RTX 4090 from Community' }));
     fireEvent.click(screen.getByRole('button', { name: 'Submit job' }));
     expect(screen.getByText(/needs ~14 GB, RTX 3060 has 12 GB/)).toBeTruthy(); // the memory-fit warning
@@ -52,11 +54,11 @@ describe('NewJobPage', () => {
     const submitted = requests.find((r) => r.url === '/v1/jobs');
     expect(submitted?.body).toMatchObject({
       datasetId: dataset.id,
-      recipe: { baseModelId: 'stabilityai/stable-diffusion-xl-base-1.0', method: 'lora', resolution: { width: 1024, height: 1024 }, batchSize: 1, gradAccum: 4, steps: 1500 },
+      recipe: { baseModelId: 'stabilityai/stable-diffusion-xl-base-1.0', method: 'lora', imageResolution: { width: 1024, height: 1024 }, batchSize: 1, gradientAccumulation: 4, steps: 1500 },
       resources: { gpuCount: 1, gpuModel: 'rtx-4090' },
       quoteId: 'quote-1',
     });
-    expect((submitted?.body as { recipe: object }).recipe).not.toHaveProperty('seqLen');
+    expect((submitted?.body as { recipe: object }).recipe).not.toHaveProperty('sequenceLength');
   });
 });
 

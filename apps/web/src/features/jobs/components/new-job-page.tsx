@@ -9,7 +9,7 @@ import { formatPrice, parseDollars } from '../../../lib/money.js';
 import { Link, navigate } from '../../../lib/router.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { listDatasets } from '../../datasets/api/datasets.api.js';
-import { listGpuTypes, type EstimateRequest, type EstimateRow, type RecipeInput } from '../../estimates/api/estimates.api.js';
+import { listGpuTypes, toApiRecipe, type EstimateRequest, type EstimateRow, type RecipeInput } from '../../estimates/api/estimates.api.js';
 import { EstimatePanel } from '../../estimates/components/estimate-panel.js';
 import { submitJob, type SubmitJobInput } from '../api/jobs.api.js';
 import { RECIPE_PRESETS } from '../lib/presets.js';
@@ -129,7 +129,7 @@ export function NewJobPage() {
     mutationFn: () => {
       if (!request) throw new Error('invalid form');
       const body: SubmitJobInput = {
-        recipe: request.recipe,
+        recipe: toApiRecipe(request.recipe),
         datasetId: form.datasetId,
         resources: choice ? { ...request.resources, gpuModel: choice.row.gpuModelId, gpuCount: choice.row.gpuCount } : request.resources,
         ...(form.name.trim() ? { name: form.name.trim() } : {}),

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { ErrorMessage } from '../../../components/error-message.js';
 import { SelectField } from '../../../components/field.js';
 import { Loading, PageHeader } from '../../../components/status.js';
@@ -7,10 +7,34 @@ import { formatDate, formatRelative } from '../../../lib/duration.js';
 import { formatPrice } from '../../../lib/money.js';
 import { Link } from '../../../lib/router.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
-import { getNode } from '../api/nodes.api.js';
+import { getNode, listNodes, type NodeDetailResponse } from '../api/nodes.api.js';
 import { NodeControls, StatusBadge } from './node-controls.js';
 import { NODE_POLL_MS, formatReliability } from './nodes-list.js';
 import { TelemetryCharts } from './telemetry-charts.js';
+
+type Sample = NodeDetailResponse['telemetry'][number];
+
+/**
+ * Stored telemetry is one sample a minute; between those, the live values of each poll (every few
+ * seconds) are appended in the browser so the charts move while you watch.
+ */
+function useLiveSamples(nodeId: string, stored: Sample[] | undefined): Sample[] {
+  const api = useApi();
+  const { orgId } = useSession();
+  const nodes = useQuery({ queryKey: ['nodes', orgId], queryFn: ({ signal }) => listNodes(api, signal), refetchInterval: NODE_POLL_MS });
+  const [live, setLive] = useState<Sample[]>([]);
+  const current = nodes.data?.find((n) => n.id === nodeId);
+  useEffect(() => {
+    if (!current?.lastHeartbeatAt || current.telemetry.length === 0) return;
+    const at = current.lastHeartbeatAt;
+    setLive((samples) => (samples.some((s) => s.at === at) ? samples : [...samples, { at, gpus: current.telemetry, runningAttemptId: current.runningAttempt?.attemptId ?? null }].slice(-720)));
+  }, [current]);
+  return useMemo(() => {
+    const all = [...(stored ?? []), ...live];
+    all.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    return all;
+  }, [stored, live]);
+}
 
 export function NodeDetailPage({ nodeId }: { nodeId: string }) {
   const api = useApi();
@@ -18,7 +42,8 @@ export function NodeDetailPage({ nodeId }: { nodeId: string }) {
   const [hours, setHours] = useState(1);
   const node = useQuery({ queryKey: ['nodes', orgId, nodeId, hours], queryFn: ({ signal }) => getNode(api, nodeId, hours, signal), refetchInterval: NODE_POLL_MS });
   const data = node.data;
-  const current = data?.telemetry.at(-1)?.gpus ?? [];
+  const samples = useLiveSamples(nodeId, data?.telemetry);
+  const current = samples.at(-1)?.gpus ?? [];
   return (
     <>
       <p>
@@ -81,7 +106,7 @@ export function NodeDetailPage({ nodeId }: { nodeId: string }) {
                 <option value="168">last 7 days</option>
               </SelectField>
             </div>
-            <TelemetryCharts samples={data.telemetry} />
+            <TelemetryCharts samples={samples} />
           </section>
           <section className="card" aria-labelledby="node-history">
             <h2 id="node-history">Status history</h2>

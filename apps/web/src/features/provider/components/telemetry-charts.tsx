@@ -44,7 +44,7 @@ function TelemetryChart({ title, unit, samples, field, domain }: { title: string
             <Tooltip labelFormatter={(v) => `${timeLabel(Number(v))} UTC`} formatter={(v) => `${String(v)}${unit}`} />
             {keys.length > 1 ? <Legend /> : null}
             {keys.map((key, i) => (
-              <Line key={key} type="monotone" dataKey={key} name={`GPU ${key.slice(3)}`} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} connectNulls />
+              <Line key={key} type="monotone" dataKey={key} name={`GPU ${key.slice(3)}`} stroke={COLORS[i % COLORS.length]} dot={points.length < 4} isAnimationActive={false} connectNulls />
             ))}
           </LineChart>
         </ResponsiveContainer>
