@@ -22,6 +22,9 @@ import { DatasetsModule } from './modules/datasets/datasets.module.js';
 import { ModerationModule } from './modules/moderation/moderation.module.js';
 import { OutboxModule } from './core/outbox/outbox.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
+import { JobOutcomesModule } from './modules/jobs/job-outcomes.module.js';
+import { PrivacyModule } from './modules/privacy/privacy.module.js';
+import { AttemptAccessModule } from './modules/attempt-access/attempt-access.module.js';
 
 @Module({})
 export class AppModule {
@@ -41,6 +44,7 @@ export class AppModule {
         }),
         AuditModule,
         OutboxModule,
+        JobOutcomesModule,
         NotificationsModule,
         HealthModule,
         AuthModule,
@@ -57,6 +61,8 @@ export class AppModule {
         ProviderAccountsModule,
         OffersModule,
         JobsModule,
+        PrivacyModule,
+        AttemptAccessModule,
       ],
     };
   }

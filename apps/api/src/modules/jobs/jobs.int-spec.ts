@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readyDataset, topUp } from '../../testing/fixtures.js';
 import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
+import { JOB_OUTCOME_SOURCE, type JobOutcomeSource } from '../nodes/reliability.service.js';
 import { SchedulerService } from './scheduler.service.js';
 
 const recipe = { baseModelId: 'meta-llama/Llama-3.2-1B', method: 'lora', sequenceLength: 512, batchSize: 4, steps: 100 };
@@ -110,5 +111,26 @@ describe('job submission (real Postgres, NATS, S3 protocol)', () => {
     expect((await t.http.post(`/v1/jobs/${job.body.id}/cancel`, {}, stranger.accessToken)).status).toBe(404);
     expect((await t.http.get(`/v1/jobs/${job.body.id}`, customer.accessToken)).body.status).toBe('queued');
     expect((await t.http.get('/v1/jobs/not-a-uuid', customer.accessToken)).status).toBe(404);
+  });
+
+  it("feeds node reliability with the share of a node's attempts that did not fail on it", async () => {
+    const job = await submit({ budgetCap: '1.00' });
+    const nodeA = '01a20000-0000-7000-8000-00000000000a';
+    const nodeB = '01a20000-0000-7000-8000-00000000000b';
+    const insert = (id: string, node: string, reason: string, ran: boolean, n: number) =>
+      t.dataSource.query(
+        `INSERT INTO attempts (id, job_id, org_id, number, provider_kind, offer_id, node_id, gpu_model, gpu_count, price_micros_per_gpu_hour, status, end_reason, attempt_token_hash, created_at, running_at, ended_at)
+         VALUES ($1, $2, $3, $4, 'community', 'community:x', $5, 'rtx-4090', 1, 450000, 'ended', $6, 'h', now(), $7, now())`,
+        [id, job.body.id, customer.orgId, n, node, reason, ran ? new Date() : null],
+      );
+    await insert('01a20000-0000-7000-8000-000000000001', nodeA, 'completed', true, 1);
+    await insert('01a20000-0000-7000-8000-000000000002', nodeA, 'completed', true, 2);
+    await insert('01a20000-0000-7000-8000-000000000003', nodeA, 'node_lost', true, 3);
+    await insert('01a20000-0000-7000-8000-000000000004', nodeA, 'user_canceled', true, 4);
+    // A provisioning failure before training started is not the node's fault.
+    await insert('01a20000-0000-7000-8000-000000000005', nodeB, 'error', false, 5);
+    const rates = await t.app.get<JobOutcomeSource>(JOB_OUTCOME_SOURCE).completionRates([nodeA, nodeB]);
+    expect(rates.get(nodeA)).toBeCloseTo(2 / 3);
+    expect(rates.has(nodeB)).toBe(false);
   });
 });
