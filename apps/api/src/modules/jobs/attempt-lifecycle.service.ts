@@ -199,9 +199,10 @@ export class AttemptLifecycle {
       return { attempt, job, terminal };
     });
     if (!ended) return;
-    await this.settle(attemptId);
+    // The machine is freed first; a settlement that fails here is retried by the scheduler's sweep.
     if (ended.attempt.nodeId) await this.compute.releaseNode(ended.attempt.nodeId, attemptId).catch((error: unknown) => this.logger.warn({ err: error }, 'releasing the node failed'));
-    else if (ended.attempt.instanceId) {
+    await this.settle(attemptId).catch((error: unknown) => this.logger.error({ err: error, attemptId }, 'settling the attempt failed; the sweep retries'));
+    if (!ended.attempt.nodeId && ended.attempt.instanceId) {
       await this.compute
         .terminate({ providerKind: ended.attempt.providerKind as 'gcp' | 'runpod', offerId: ended.attempt.offerId }, ended.attempt.instanceId, reason === 'user_canceled' ? 'user_canceled' : 'error')
         .catch((error: unknown) => this.logger.warn({ err: error }, 'terminating the machine failed; the sweep retries'));
