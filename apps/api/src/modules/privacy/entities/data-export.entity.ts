@@ -1,10 +1,12 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { User } from '../../users/entities/user.entity.js';
 
 export type DataExportStatus = 'queued' | 'running' | 'ready' | 'failed' | 'expired';
 
 /** One personal data export: a JSON archive of everything about a user and their orgs, in object storage. */
 @Entity('data_exports')
+@Check('data_exports_status_check', `status IN ('queued', 'running', 'ready', 'failed', 'expired')`)
+@Check('data_exports_progress_pct_check', `progress_pct BETWEEN 0 AND 100`)
 @Index('data_exports_user_created_idx', ['userId', 'createdAt'])
 @Index('data_exports_queued_idx', ['createdAt'], { where: "status = 'queued'" })
 export class DataExport {
