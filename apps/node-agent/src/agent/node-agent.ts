@@ -89,6 +89,9 @@ interface ActiveAttempt {
   done: Promise<void>;
 }
 
+/** Attempt events in flight at once (see drainOutbox). */
+const OUTBOX_WINDOW = 64;
+
 interface OutboxItem {
   subject: string;
   data: Uint8Array;
@@ -648,23 +651,38 @@ export class NodeAgent {
     });
   }
 
+  /**
+   * Publishes queued events in order, up to {@link OUTBOX_WINDOW} in flight at once: they go out
+   * over one connection in queue order, so JetStream stores them in order, and a fast runner (the
+   * synthetic trainer reports a step every few ms) does not wait one round trip per event. A failed
+   * publish is retried (after the ones behind it that did succeed; the API orders by eventSeq and
+   * de-duplicates by Nats-Msg-Id).
+   */
   private async drainOutbox(): Promise<void> {
     const backoff = new Backoff(200, 5_000);
     while (this.outbox.length > 0) {
       const js = this.js;
       if (!this.connected || !js) return; // resumed by setConnected(true)
-      const item = this.outbox[0]!;
-      try {
-        await js.publish(item.subject, item.data, { msgID: item.msgId, timeout: 5_000 });
-        this.outbox.shift();
-        item.resolve();
+      const batch = this.outbox.slice(0, OUTBOX_WINDOW);
+      const results = await Promise.allSettled(batch.map((item) => js.publish(item.subject, item.data, { msgID: item.msgId, timeout: 5_000 })));
+      const failed: unknown[] = [];
+      results.forEach((result, i) => {
+        const item = batch[i]!;
+        if (result.status === 'fulfilled') {
+          this.outbox.splice(this.outbox.indexOf(item), 1);
+          item.resolve();
+        } else {
+          failed.push(result.reason);
+        }
+      });
+      if (failed.length === 0) {
         backoff.reset();
-      } catch (error) {
-        const delayMs = backoff.next();
-        this.logger.warn('attempt event not stored yet, retrying', { msgId: item.msgId, delayMs, error });
-        await sleep(delayMs, this.supervisorStop.signal);
-        if (this.supervisorStop.signal.aborted) return;
+        continue;
       }
+      const delayMs = backoff.next();
+      this.logger.warn('attempt events not stored yet, retrying', { count: failed.length, delayMs, error: failed[0] });
+      await sleep(delayMs, this.supervisorStop.signal);
+      if (this.supervisorStop.signal.aborted) return;
     }
   }
 

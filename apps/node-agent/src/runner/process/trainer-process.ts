@@ -101,6 +101,7 @@ export async function runTrainerProcess(context: RunnerContext, ws: AttemptWorks
   };
 
   const stdout = createInterface({ input: child.stdout });
+  const stdoutClosed = new Promise((resolve) => stdout.once('close', resolve));
   stdout.on('line', (line) => {
     const message = parseTrainerLine(line);
     switch (message.kind) {
@@ -143,13 +144,15 @@ export async function runTrainerProcess(context: RunnerContext, ws: AttemptWorks
     }
   });
   const stderr = createInterface({ input: child.stderr });
+  const stderrClosed = new Promise((resolve) => stderr.once('close', resolve));
   stderr.on('line', (line) => {
     lastStderr = line;
     ws.log('stderr', line);
   });
 
   const exit = await exited;
-  await Promise.all([new Promise((resolve) => stdout.once('close', resolve)), new Promise((resolve) => stderr.once('close', resolve))]).catch(() => undefined);
+  // every line read before deciding (the streams close before the process's 'close' event)
+  await Promise.all([stdoutClosed, stderrClosed]);
   if (graceTimer) clearTimeout(graceTimer);
   context.signal.removeEventListener('abort', onAbort);
   await uploads;

@@ -1,0 +1,143 @@
+import { lookupGpu } from '@anneal/benchmarks';
+import {
+  allAttemptEventsSubject,
+  allHeartbeatsSubject,
+  assignStreamSpec,
+  assignSubject,
+  attemptEventSchema,
+  attemptEventsStreamSpec,
+  controlSubject,
+  createNodeKeys,
+  encodeSignedMessage,
+  heartbeatSchema,
+  nodeIdFromSubject,
+  openSignedMessage,
+  type Assignment,
+  type AttemptEvent,
+  type ControlMessage,
+  type Heartbeat,
+  type NodeKeys,
+  type ProtocolStreamSpec,
+} from '@anneal/providers';
+import { uniquePrefix } from '@anneal/test/support';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { afterEach } from 'vitest';
+import { memorySeqStore, HeartbeatSequence } from '../config/seq-store.js';
+import { parseSimulateSpec } from '../gpu/simulated-gpus.js';
+import type { Runner } from '../runner/runner.js';
+import { buildAssignment } from './agent-fixtures.js';
+import { simulatedGpuSource } from '../agent/gpu-source.js';
+import { NodeAgent } from '../agent/node-agent.js';
+
+/**
+ * Integration-test harness: a stand-in for the API on real NATS (its own subject prefix and
+ * streams), and a NodeAgent on a simulated node wired to it. Cleans up after each test.
+ */
+export const HEARTBEAT_MS = 100;
+export const apiKeys = createNodeKeys();
+
+function streamConfig(spec: ProtocolStreamSpec) {
+  return {
+    name: spec.name,
+    subjects: spec.subjects,
+    retention: spec.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(spec.duplicateWindowMs),
+  };
+}
+
+/** What a stand-in for the API sees: verified heartbeats and attempt events. */
+export class ApiObserver {
+  readonly heartbeats: Array<Heartbeat & { receivedAtMs: number }> = [];
+  readonly events: AttemptEvent[] = [];
+  readonly refused: string[] = [];
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+    private readonly nodeKeys: Map<string, string>,
+  ) {
+    nc.subscribe(allHeartbeatsSubject(prefix), {
+      callback: (_error, msg) => {
+        const nodeId = nodeIdFromSubject(prefix, msg.subject, 'heartbeat');
+        const key = nodeId ? this.nodeKeys.get(nodeId) : undefined;
+        const opened = key ? openSignedMessage(heartbeatSchema, msg.subject, msg.data, key) : null;
+        if (opened?.ok) this.heartbeats.push({ ...opened.value, receivedAtMs: Date.now() });
+        else this.refused.push(opened ? opened.error.code : 'unknown_node');
+      },
+    });
+    nc.subscribe(allAttemptEventsSubject(prefix), {
+      callback: (_error, msg) => {
+        const opened = openSignedMessage(attemptEventSchema, msg.subject, msg.data, [...this.nodeKeys.values()][0]!);
+        if (opened.ok) this.events.push(opened.value);
+        else this.refused.push(opened.error.code);
+      },
+    });
+  }
+
+  eventsOf(attemptId: string): AttemptEvent[] {
+    return this.events.filter((event) => event.attemptId === attemptId);
+  }
+
+  async assign(nodeId: string, attemptId: string, signer: string = apiKeys.seed, options: Parameters<typeof buildAssignment>[2] = {}): Promise<void> {
+    await this.assignFull(buildAssignment(nodeId, attemptId, options), signer);
+  }
+
+  /** Publishes a complete assignment, signed like the API signs it. */
+  async assignFull(assignment: Assignment, signer: string = apiKeys.seed): Promise<void> {
+    const subject = assignSubject(this.prefix, assignment.nodeId);
+    await jetstream(this.nc).publish(subject, encodeSignedMessage(signer, subject, assignment));
+  }
+
+  control(nodeId: string, message: { type: 'cancel'; attemptId: string; reason: Extract<ControlMessage, { type: 'cancel' }>['reason'] } | { type: 'drain'; reason: string | null }): void {
+    const subject = controlSubject(this.prefix, nodeId);
+    this.nc.publish(subject, encodeSignedMessage(apiKeys.seed, subject, { schemaVersion: 1, nodeId, issuedAt: new Date().toISOString(), ...message }));
+  }
+}
+
+export interface Harness {
+  agent: NodeAgent;
+  observer: ApiObserver;
+  nodeId: string;
+  node: NodeKeys;
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+
+export async function setup(natsUrl: string, runner: Runner | null, options: { drainTimeoutMs?: number; withStreams?: boolean; reconnectInitialMs?: number; simulate?: string } = {}): Promise<Harness> {
+  const prefix = `${uniquePrefix('agent')}.`;
+  const nodeId = `node-${uniquePrefix('n')}`;
+  const node = createNodeKeys();
+  const api = await connect({ servers: natsUrl, reconnectTimeWait: 20, reconnectJitter: 0, maxReconnectAttempts: -1 });
+  const specs = options.withStreams === false ? [] : [assignStreamSpec(prefix), attemptEventsStreamSpec(prefix)];
+  const jsm = await jetstreamManager(api);
+  for (const spec of specs) await jsm.streams.add(streamConfig(spec));
+  cleanups.push(async () => {
+    for (const spec of specs) await jsm.streams.delete(spec.name).catch(() => false);
+    await api.close();
+  });
+  const observer = new ApiObserver(api, prefix, new Map([[nodeId, node.publicKey]]));
+  await api.flush();
+  const agent = new NodeAgent({
+    identity: { nodeId, nkeySeed: node.seed, natsUrl, natsAuth: { kind: 'none' }, subjectPrefix: prefix, apiPublicKey: apiKeys.publicKey },
+    gpus: simulatedGpuSource(parseSimulateSpec(options.simulate ?? '2x RTX 4090', lookupGpu)),
+    sequence: new HeartbeatSequence(memorySeqStore(), Date.now()),
+    runnerFor: () => runner,
+    agentVersion: '0.1.0-test',
+    heartbeatIntervalMs: HEARTBEAT_MS,
+    drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
+    reconnectInitialMs: options.reconnectInitialMs ?? 50,
+    reconnectMaxMs: (options.reconnectInitialMs ?? 50) * 2,
+  });
+  cleanups.unshift(() => agent.shutdown());
+  agent.start();
+  await agent.whenConnected();
+  return { agent, observer, nodeId, node };
+}
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
