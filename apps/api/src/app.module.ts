@@ -22,6 +22,8 @@ import { DatasetsModule } from './modules/datasets/datasets.module.js';
 import { ModerationModule } from './modules/moderation/moderation.module.js';
 import { OutboxModule } from './core/outbox/outbox.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
+import { DisputesModule } from './modules/disputes/disputes.module.js';
+import { AdminModule } from './modules/admin/admin.module.js';
 import { JobOutcomesModule } from './modules/jobs/job-outcomes.module.js';
 import { PrivacyModule } from './modules/privacy/privacy.module.js';
 import { AttemptAccessModule } from './modules/attempt-access/attempt-access.module.js';
@@ -61,6 +63,8 @@ export class AppModule {
         ProviderAccountsModule,
         OffersModule,
         JobsModule,
+        DisputesModule,
+        AdminModule,
         PrivacyModule,
         AttemptAccessModule,
       ],

@@ -89,6 +89,11 @@ export const configSchema = z
     BENCHMARK_PRIOR_IMPORT: bool.default(true).describe('At boot, import the public step-time tables (libs/benchmarks/data/step-times) when the database has no public benchmark rows yet.'),
     BENCHMARK_TABLES_DIR: z.string().optional().describe('Directory of the public step-time tables to import (defaults to libs/benchmarks/data/step-times in the repository).'),
     ESTIMATE_OFFERS_CACHE_MS: positiveInt.default(1000).describe('How long POST /v1/estimates reuses one listing of all offers before listing again (refreshed in the background).'),
+    DISPUTE_WINDOW_DAYS: positiveInt.default(14).describe('Days after an attempt ended during which its customer may open a dispute on it.'),
+    DISPUTE_OFFLINE_THRESHOLD_SECONDS: positiveInt.default(120).describe('A node out of contact at least this long before a disputed attempt ended makes the suggestion a full refund.'),
+    DISPUTE_SLOW_FACTOR: z.coerce.number().min(1).default(2).describe('Measured step time at least this multiple of the benchmark p90 makes the dispute suggestion a proportional partial refund.'),
+    MODERATION_FLAG_MIN_REJECTIONS: positiveInt.default(3).describe('An account needs at least this many moderation rejections (last 90 days) before it can be flagged for review.'),
+    MODERATION_FLAG_REJECTION_RATE: z.coerce.number().min(0).max(1).default(0.5).describe('Share of an account\'s moderation decisions (last 90 days) that were rejections at which it is flagged for admin review (GET /v1/admin/users?flagged=true).'),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.PAYMENT_WEBHOOK_SECRET) {

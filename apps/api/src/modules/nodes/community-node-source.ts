@@ -20,9 +20,10 @@ interface NodeRow {
   draining: boolean;
   reserved_for_attempt_id: string | null;
   running_attempt: CommunityNode['runningAttempt'] | null;
+  quarantined_at: Date | null;
 }
 
-const COLUMNS = 'id, public_key, region, gpu_model_id, gpu_name, gpu_count, vram_mb, price_micros_per_gpu_hour, simulated, listed, draining, reserved_for_attempt_id, running_attempt';
+const COLUMNS = 'id, public_key, region, gpu_model_id, gpu_name, gpu_count, vram_mb, price_micros_per_gpu_hour, simulated, listed, draining, reserved_for_attempt_id, running_attempt, quarantined_at';
 
 /** Per-GPU memory in GB: the catalog's figure for a known GPU, else what the driver reported. */
 export function vramGbOf(gpuModelId: string | null, vramMb: number | null): number {
@@ -82,7 +83,8 @@ export class DbCommunityNodeSource implements CommunityNodeSource {
       priceMicrosPerGpuHour: BigInt(row.price_micros_per_gpu_hour),
       reliability,
       simulated: row.simulated,
-      listed: row.listed,
+      // A node an admin quarantined (after a dispute) takes no new jobs until released.
+      listed: row.listed && row.quarantined_at === null,
       state,
       reservedForAttemptId: row.reserved_for_attempt_id,
       runningAttempt: running ? { attemptId: running.attemptId, phase: running.phase } : null,

@@ -59,28 +59,29 @@ export class ReliabilityService {
   }
 
   private async compute(now: Date): Promise<Map<string, NodeReliability>> {
-    const rows: { node_id: string; window_s: number; up_s: number }[] = await this.dataSource.query(
+    const rows: { node_id: string; window_s: number; up_s: number; penalty: number }[] = await this.dataSource.query(
       `WITH w AS (
-         SELECT n.id, GREATEST(n.created_at, $1::timestamptz - make_interval(days => $2)) AS from_at
+         SELECT n.id, n.reliability_penalty, GREATEST(n.created_at, $1::timestamptz - make_interval(days => $2)) AS from_at
            FROM nodes n WHERE n.deleted_at IS NULL
        ),
        s AS (
          SELECT e.node_id, e.to_state, e.at, LEAD(e.at) OVER (PARTITION BY e.node_id ORDER BY e.at, e.id) AS next_at
            FROM node_state_events e JOIN w ON w.id = e.node_id
        )
-       SELECT w.id AS node_id,
+       SELECT w.id AS node_id, w.reliability_penalty::float8 AS penalty,
               GREATEST(EXTRACT(EPOCH FROM ($1::timestamptz - w.from_at)), 0)::float8 AS window_s,
               COALESCE(SUM(GREATEST(EXTRACT(EPOCH FROM (LEAST(COALESCE(s.next_at, $1::timestamptz), $1::timestamptz) - GREATEST(s.at, w.from_at))), 0))
                 FILTER (WHERE s.to_state IN ('online', 'suspect')), 0)::float8 AS up_s
          FROM w LEFT JOIN s ON s.node_id = w.id
-        GROUP BY w.id, w.from_at`,
+        GROUP BY w.id, w.from_at, w.reliability_penalty`,
       [now, RELIABILITY_WINDOW_DAYS],
     );
     const completion = this.outcomes ? await this.outcomes.completionRates(rows.map((row) => row.node_id)) : new Map<string, number>();
     const values = new Map<string, NodeReliability>();
     for (const row of rows) {
       const uptime = row.window_s > 0 ? Math.min(1, Math.max(0, row.up_s / row.window_s)) : 0;
-      const jobCompletion = completion.get(row.node_id) ?? 1;
+      // An admin's dispute penalty (0..1) scales the job-outcome factor down.
+      const jobCompletion = (completion.get(row.node_id) ?? 1) * (1 - Math.min(1, Math.max(0, row.penalty ?? 0)));
       values.set(row.node_id, { uptime, jobCompletion, reliability: Math.round(uptime * jobCompletion * 1000) / 1000, windowS: Math.round(row.window_s) });
     }
     return values;

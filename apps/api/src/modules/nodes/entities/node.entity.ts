@@ -115,4 +115,15 @@ export class Node {
   /** Removed by its provider (soft delete; history kept for disputes). */
   @Column('timestamptz', { name: 'deleted_at', nullable: true })
   deletedAt!: Date | null;
+
+  /** Quarantined by an admin (after a dispute): the node gets no new jobs until released. */
+  @Column('timestamptz', { name: 'quarantined_at', nullable: true })
+  quarantinedAt?: Date | null;
+
+  @Column('text', { name: 'quarantine_reason', nullable: true })
+  quarantineReason?: string | null;
+
+  /** 0..1, set by an admin resolving a dispute: reliability is multiplied by (1 − penalty). */
+  @Column('double precision', { name: 'reliability_penalty', default: 0 })
+  reliabilityPenalty?: number;
 }
