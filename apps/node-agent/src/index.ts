@@ -8,5 +8,18 @@ export { parseSimulateSpec, simulatedTelemetry, type SimulatedGpuSpec } from './
 export type { GpuLookupFn } from './gpu/gpu-lookup.js';
 export type { Runner, RunnerContext, RunOutcome, StopRequest, RunnerEvent } from './runner/runner.js';
 export { WiringCheckRunner } from './runner/wiring-check.runner.js';
+export { exitReasonFor } from './runner/runner.js';
+export { SyntheticRunner, modelConfig, totalStepsFor, type SyntheticRunnerOptions } from './runner/synthetic/synthetic.runner.js';
+export { CharMlp, buildVocabulary, encodeText, encodeCheckpoint, decodeCheckpoint, Rng, DEFAULT_CHAR_MLP_CONFIG, type CharMlpConfig, type CharMlpState } from './runner/synthetic/char-mlp.model.js';
+export { ProcessRunner, type ProcessRunnerOptions } from './runner/process/process.runner.js';
+export { parseTrainerLine, type TrainerMessage } from './runner/process/trainer-output.parser.js';
+export { trainerEnv, type TrainerPaths } from './runner/process/trainer-env.js';
+export { ContainerRunner, type ContainerRunnerOptions } from './runner/container/container.runner.js';
+export { buildContainerCommand, hostPathFor, CONTAINER_PATHS, type ContainerRunSpec, type ContainerRuntime } from './runner/container/container-command.js';
+export { detectContainerRuntime } from './runner/container/container-runtime.js';
+export { selectRunner, runnerConfigFor, type RunnerChoice, type RunnerConfig, type RunnerSelection } from './runner/runner-selection.js';
+export { BenchmarkObserver, buildBenchmarkSample, type BenchmarkSampleInput } from './runner/benchmark-sample.builder.js';
+export { downloadToFile, uploadFile, TransferError, type TransferErrorCode } from './runner/io/presigned-transfer.js';
+export { readTar, writeTarFile } from './runner/io/tar-archive.js';
 export { AgentError, type AgentErrorCode } from './agent.errors.js';
 export { AGENT_VERSION } from './version.js';

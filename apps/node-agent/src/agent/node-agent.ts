@@ -51,6 +51,8 @@ export interface NodeAgentOptions {
   sequence: HeartbeatSequence;
   /** The runner for an attempt of this kind, or null to reject such attempts. */
   runnerFor: (kind: RunnerKind) => Runner | null;
+  /** Why `runnerFor` returns null (sent with the rejection), e.g. no container runtime and no --command. */
+  noRunnerReason?: string;
   agentVersion: string;
   logger?: Logger;
   nowMs?: () => number;
@@ -475,7 +477,7 @@ export class NodeAgent {
     }
     const runner = this.options.runnerFor(assignment.attempt.runnerKind);
     if (!runner) {
-      const message = `this agent cannot run '${assignment.attempt.runnerKind}' attempts`;
+      const message = `this agent cannot run '${assignment.attempt.runnerKind}' attempts${this.options.noRunnerReason ? `: ${this.options.noRunnerReason}` : ''}`.slice(0, 1000);
       await this.publishEvent(attemptId, 0, { type: 'rejected', reason: 'invalid_assignment', message });
       msg.ack();
       return;

@@ -153,6 +153,22 @@ describe('anneal-agent run / status', () => {
     expect(err).toMatch(/--heartbeat-interval-ms must be a whole number between 50 and 60000/);
   });
 
+  it('validates runner flags before anything starts', async () => {
+    expect(await runCli(['run', '--runner', 'kubernetes'], deps())).toBe(2);
+    expect(err).toMatch(/invalid_arguments.*--runner must be one of container, process, synthetic/);
+    err = '';
+    expect(await runCli(['run', '--runner', 'container', '--command', 'python train.py'], deps())).toBe(2);
+    expect(err).toMatch(/--command is for the process runner/);
+    err = '';
+    expect(await runCli(['run', '--command', '  '], deps())).toBe(2);
+    expect(err).toMatch(/--command must not be empty/);
+    err = '';
+    expect(await runCli(['run', '--image', '--privileged'], deps())).toBe(2);
+    err = '';
+    expect(await runCli(['run', '--image', 'img;rm -rf /'], deps())).toBe(2);
+    expect(err).toMatch(/--image must be an image reference/);
+  });
+
   it('shows the last heartbeat, GPUs and attempt the daemon reported', async () => {
     await runCli([...register, '--simulate', '2x RTX 4090'], deps());
     const heartbeat = {

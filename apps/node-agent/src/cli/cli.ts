@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createNodeKeys, type GpuTelemetry, type RunnerKind } from '@anneal/providers';
 import { AgentError } from '../agent.errors.js';
@@ -16,7 +17,8 @@ import { parseSimulateSpec, simulatedTelemetry, type SimulatedGpuSpec } from '..
 import { joinNode, type FetchFn } from '../join/join.client.js';
 import { createLogger, type LogLevel } from '../logger.js';
 import type { Runner } from '../runner/runner.js';
-import { WiringCheckRunner } from '../runner/wiring-check.runner.js';
+import { runnerConfigFor, selectRunner, type RunnerChoice } from '../runner/runner-selection.js';
+import { SyntheticRunner } from '../runner/synthetic/synthetic.runner.js';
 import { AGENT_VERSION } from '../version.js';
 import { formatMicrosUsd, parseApiUrl, parsePositiveInt, parsePriceUsd, parseRegion } from './cli-values.js';
 
@@ -32,7 +34,7 @@ export interface CliDeps {
   hostname: () => string;
   /** Registers a handler for SIGTERM/SIGINT; returns a function that removes it. */
   onShutdownSignal: (handler: (signal: string) => void) => () => void;
-  /** Runner for attempts of a kind; null rejects them. Default: the wiring-check runner on simulated nodes only. */
+  /** Runner for attempts of a kind; null rejects them. Default: `selectRunner` from the run flags (tests inject their own). */
   runnerFor?: (kind: RunnerKind, simulated: boolean) => Runner | null;
 }
 
@@ -40,9 +42,13 @@ export const USAGE = `anneal-agent: run a community GPU node for Anneal
 
 Usage:
   anneal-agent register --api URL --token TOKEN --price USD [--region R] [--simulate "2x RTX 4090"] [--force]
-  anneal-agent run [--simulate "2x RTX 4090"] [--heartbeat-interval-ms MS] [--log-level debug|info|warn|error]
+  anneal-agent run [--simulate "2x RTX 4090"] [--runner container|process|synthetic] [--command "python train.py"]
+                   [--image IMAGE] [--heartbeat-interval-ms MS] [--log-level debug|info|warn|error]
   anneal-agent status [--json]
   anneal-agent help
+
+Runners: simulated nodes run the built-in synthetic CPU trainer; real nodes use a container (docker
+or podman) when one works, else --command when given; --runner forces one.
 
 Files live in $ANNEAL_AGENT_HOME (default ~/.anneal-agent); credentials.json is readable only by you.
 `;
@@ -58,6 +64,9 @@ const COMMANDS: Record<string, ParseArgsConfig['options']> = {
   },
   run: {
     simulate: { type: 'string' },
+    runner: { type: 'string' },
+    command: { type: 'string' },
+    image: { type: 'string' },
     'heartbeat-interval-ms': { type: 'string' },
     'log-level': { type: 'string' },
   },
@@ -193,15 +202,29 @@ async function run(values: Record<string, string | boolean | undefined>, paths: 
     throw new AgentError('invalid_arguments', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${levelText}'`);
   }
   const simulateFlag = simulateText === undefined ? null : parseSimulateSpec(simulateText, deps.lookupGpu);
+  const runnerOptions = parseRunnerFlags(values);
   const credentials = readCredentials(paths.credentials);
   const logger = createLogger(deps.stderr, levelText as LogLevel, () => new Date(deps.nowMs()));
   const gpus = await gpuSourceFor(credentials, simulateFlag, deps, (warning) => logger.warn(warning));
-  const runnerFor = deps.runnerFor ?? defaultRunnerFor;
+  let runnerFor: (kind: RunnerKind) => Runner | null;
+  let noRunnerReason: string | undefined;
+  if (deps.runnerFor) {
+    const injected = deps.runnerFor;
+    runnerFor = (kind) => injected(kind, gpus.simulated);
+  } else {
+    const selection = selectRunner(await runnerConfigFor({ simulated: gpus.simulated, ...runnerOptions }, deps.runCommand));
+    if (selection.ok) logger.info('runner selected', { runner: selection.description });
+    else logger.warn('no runner: assignments will be rejected', { reason: selection.reason });
+    runnerFor = () => (selection.ok ? selection.runner : null);
+    noRunnerReason = selection.ok ? undefined : selection.reason;
+  }
   const agent = new NodeAgent({
     identity: credentials,
     gpus,
     sequence: new HeartbeatSequence(fileSeqStore(paths.state), deps.nowMs()),
-    runnerFor: (kind) => runnerFor(kind, gpus.simulated),
+    runnerFor,
+    noRunnerReason,
+    workRoot: join(paths.home, 'work'),
     agentVersion: AGENT_VERSION,
     logger,
     nowMs: deps.nowMs,
@@ -222,9 +245,25 @@ async function run(values: Record<string, string | boolean | undefined>, paths: 
   return 0;
 }
 
-/** Simulated nodes run the wiring-check runner (not a trainer); real runners come with their own issue. */
+/** Without any run flags: simulated nodes run the synthetic trainer; a real node needs a container runtime or --command (see `selectRunner`). */
 export function defaultRunnerFor(_kind: RunnerKind, simulated: boolean): Runner | null {
-  return simulated ? new WiringCheckRunner() : null;
+  return simulated ? new SyntheticRunner() : null;
+}
+
+const RUNNER_CHOICES: readonly RunnerChoice[] = ['container', 'process', 'synthetic'];
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
+
+function parseRunnerFlags(values: Record<string, string | boolean | undefined>): { runner: RunnerChoice | null; command: string | null; image: string | null } {
+  const runner = optionalString(values, 'runner') ?? null;
+  if (runner !== null && !RUNNER_CHOICES.includes(runner as RunnerChoice)) {
+    throw new AgentError('invalid_arguments', `--runner must be one of ${RUNNER_CHOICES.join(', ')}, got '${runner}'`);
+  }
+  const command = optionalString(values, 'command') ?? null;
+  if (command !== null && command.trim() === '') throw new AgentError('invalid_arguments', '--command must not be empty (e.g. --command "python train.py")');
+  if (command !== null && runner !== null && runner !== 'process') throw new AgentError('invalid_arguments', `--command is for the process runner; it cannot be combined with --runner ${runner}`);
+  const image = optionalString(values, 'image') ?? null;
+  if (image !== null && (image.length > 500 || !IMAGE_REF.test(image))) throw new AgentError('invalid_arguments', `--image must be an image reference such as ghcr.io/org/trainer:1.0, got '${image}'`);
+  return { runner: runner as RunnerChoice | null, command, image };
 }
 
 async function gpuSourceFor(credentials: Credentials, simulateFlag: SimulatedGpuSpec | null, deps: CliDeps, onWarning: (warning: string) => void): Promise<GpuSource> {
