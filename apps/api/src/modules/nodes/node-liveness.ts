@@ -165,13 +165,17 @@ export class NodeLiveness {
   }
 
   /**
-   * The 1 s sweep: ages nodes into suspect and offline, and returns the heartbeat fields due to be
-   * written (nodes with news whose last write is 30 s old or more).
+   * The 1 s sweep: ages nodes into suspect and offline (unless `age` is false: the consumer is
+   * behind), and returns the heartbeat fields due to be written (nodes with news whose last write
+   * is 30 s old or more).
    */
-  sweep(nowMs: number): HeartbeatWrite[] {
+  sweep(nowMs: number, options: { age?: boolean } = {}): HeartbeatWrite[] {
+    const age = options.age ?? true;
     const writes: HeartbeatWrite[] = [];
     for (const node of this.#nodes.values()) {
-      if (node.state !== 'offline' && node.lastBeatMs !== null) {
+      if (!age) {
+        // The consumer is behind (heartbeats wait in the queue): silence says nothing now.
+      } else if (node.state !== 'offline' && node.lastBeatMs !== null) {
         const silentMs = nowMs - node.lastBeatMs;
         if (silentMs > OFFLINE_AFTER_MS) this.#transition(node, 'offline', nowMs, 'heartbeat_timeout');
         else if (silentMs > SUSPECT_AFTER_MS && node.state === 'online') this.#transition(node, 'suspect', nowMs, 'missed_heartbeats');

@@ -28,6 +28,16 @@ export interface ProcessedHeartbeat {
 
 const UNKNOWN_NODE_RETRY_MS = 5_000;
 
+/** Rows written by a flush. */
+export interface FlushResult {
+  changes: number;
+  heartbeatWrites: number;
+  telemetrySamples: number;
+}
+/** Heartbeats processed this late (median since the last sweep) mean a backlog: nodes are not aged then. */
+export const BACKLOG_LAG_MS = 2_000;
+const LAG_SAMPLES = 512;
+
 /**
  * Heartbeats: a core NATS subscription to every node's heartbeat subject (each replica sees every
  * heartbeat). Each message is verified against the public key registered for the node named in its
@@ -48,7 +58,13 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly listeners = new Set<(event: ProcessedHeartbeat) => void>();
   /** Parsed public keys by node id (parsing an nkey is cheap, but not free at 20,000 messages a second). */
   private readonly verifyKeys = new Map<string, VerifyKey>();
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly deferredSweeps: Counter;
+  /** Lags (processed − sentAt) of heartbeats since the last sweep, a bounded sample. */
+  private lagSamples: number[] = [];
+  private lagSeen = 0;
+  private flushLoop: Promise<FlushResult> | null = null;
+  private flushRequested = false;
+  private readonly pendingWrites = new Map<string, HeartbeatWrite>();
   private flushScheduled = false;
   private stopped = false;
 
@@ -74,6 +90,9 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
         registers: [metrics.registry],
       }),
     );
+    this.deferredSweeps = getOrCreate(metrics, 'anneal_node_sweeps_deferred_total', () =>
+      new Counter({ name: 'anneal_node_sweeps_deferred_total', help: 'Sweeps that did not age nodes because heartbeats were queued (consumer behind)', registers: [metrics.registry] }),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -90,7 +109,7 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
-    await this.flushing.catch(() => undefined);
+    await this.flushLoop?.catch(() => undefined);
   }
 
   /** A node just registered here (other replicas learn of it on its first heartbeat). */
@@ -191,11 +210,17 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     this.heartbeatsTotal.inc({ outcome });
     if (outcome === 'accepted') {
       const sentMs = Date.parse(heartbeat.sentAt);
-      if (Number.isFinite(sentMs)) this.lag.observe(Math.max(0, nowMs - sentMs) / 1000);
+      if (Number.isFinite(sentMs)) {
+        const lagMs = Math.max(0, nowMs - sentMs);
+        this.lag.observe(lagMs / 1000);
+        this.lagSeen += 1;
+        if (this.lagSamples.length < LAG_SAMPLES) this.lagSamples.push(lagMs);
+        else if (Math.random() * this.lagSeen < LAG_SAMPLES) this.lagSamples[Math.floor(Math.random() * LAG_SAMPLES)] = lagMs;
+      }
       if (this.liveness.pendingChanges > changesBefore) this.flushSoon();
     }
     if (this.listeners.size > 0) {
-      const event: ProcessedHeartbeat = { nodeId: node.nodeId, seq: heartbeat.seq, sentAt: heartbeat.sentAt, processedAtMs: Date.now(), outcome };
+      const event: ProcessedHeartbeat = { nodeId: node.nodeId, seq: heartbeat.seq, sentAt: heartbeat.sentAt, processedAtMs: performance.timeOrigin + performance.now(), outcome };
       for (const listener of this.listeners) listener(event);
     }
   }
@@ -221,9 +246,25 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
    * Ages nodes (suspect after 6 s, offline after 10 s without a heartbeat) and writes what is due.
    * Tests call it directly with a TestClock. Resolves when the writes are done.
    */
-  async sweep(): Promise<{ changes: number; heartbeatWrites: number; telemetrySamples: number }> {
-    const writes = this.liveness.sweep(this.clock.now().getTime());
-    return this.flush(writes);
+  async sweep(): Promise<FlushResult & { aged: boolean }> {
+    const behind = this.behind();
+    if (behind) this.deferredSweeps.inc();
+    const writes = this.liveness.sweep(this.clock.now().getTime(), { age: !behind });
+    return { ...(await this.flush(writes)), aged: !behind };
+  }
+
+  /**
+   * Whether heartbeats reach the consumer late (median of (processed − sentAt) since the last sweep
+   * above 2 s): then silence means a queue, not a dead node, and aging waits. A median, so a node
+   * with a skewed clock cannot cause it; no heartbeats at all is not a backlog.
+   */
+  private behind(): boolean {
+    const samples = this.lagSamples;
+    this.lagSamples = [];
+    this.lagSeen = 0;
+    if (samples.length === 0) return false;
+    samples.sort((a, b) => a - b);
+    return samples[Math.floor(samples.length / 2)]! > BACKLOG_LAG_MS;
   }
 
   private flushSoon(): void {
@@ -231,31 +272,47 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      void this.flush([]).catch((error: unknown) => this.logger.warn({ err: error }, 'node state write failed'));
+      void this.flush([]);
     });
   }
 
-  /** Serialized: one flush at a time, in order. */
-  private flush(writes: HeartbeatWrite[]): Promise<{ changes: number; heartbeatWrites: number; telemetrySamples: number }> {
-    const run = this.flushing.then(async () => {
+  /**
+   * Single flight: one flush at a time; writes requested meanwhile are merged (latest per node)
+   * and go in the next round, so a slow database never builds a queue of flushes. Resolves once
+   * everything requested so far is written.
+   */
+  private flush(writes: HeartbeatWrite[]): Promise<FlushResult> {
+    for (const write of writes) this.pendingWrites.set(write.nodeId, write);
+    this.flushRequested = true;
+    this.flushLoop ??= this.runFlushes().finally(() => {
+      this.flushLoop = null;
+    });
+    return this.flushLoop;
+  }
+
+  private async runFlushes(): Promise<FlushResult> {
+    const total: FlushResult = { changes: 0, heartbeatWrites: 0, telemetrySamples: 0 };
+    while (this.flushRequested) {
+      this.flushRequested = false;
       const changes = this.liveness.takeChanges();
       const samples = this.liveness.takeSamples();
+      const writes = [...this.pendingWrites.values()];
+      this.pendingWrites.clear();
       const nowMs = this.clock.now().getTime();
       const withChange = new Map<string, HeartbeatWrite>();
       for (const change of changes) {
         const write = this.liveness.writeFor(change.nodeId, nowMs);
         if (write) withChange.set(change.nodeId, write);
       }
-      const applied = changes.length > 0 ? await this.repository.applyStateChanges(changes, withChange) : 0;
-      const heartbeatWrites = await this.repository.writeHeartbeats(writes.filter((write) => !withChange.has(write.nodeId)));
-      const telemetrySamples = await this.repository.insertTelemetry(samples);
-      return { changes: applied, heartbeatWrites, telemetrySamples };
-    });
-    this.flushing = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+      try {
+        if (changes.length > 0) total.changes += await this.repository.applyStateChanges(changes, withChange);
+        total.heartbeatWrites += await this.repository.writeHeartbeats(writes.filter((write) => !withChange.has(write.nodeId)));
+        total.telemetrySamples += await this.repository.insertTelemetry(samples);
+      } catch (error) {
+        this.logger.warn({ err: error, changes: changes.length, writes: writes.length }, 'node state write failed');
+      }
+    }
+    return total;
   }
 
   /** Live status for the console and the offers (a node this replica never heard of is offline). */

@@ -143,6 +143,21 @@ describe('community nodes (join, heartbeats, console)', () => {
     expect(detail.body.reliability).toBeLessThan(1);
   });
 
+  it('does not age nodes while heartbeats arrive late (a backlog), and does once it is gone', async () => {
+    const quiet = await joinedNode();
+    const busy = await joinedNode();
+    await beat(quiet);
+    await beat(busy);
+    clock.advance(7_000);
+    // Heartbeats processed 5 s after they were sent: the consumer is behind.
+    for (let i = 0; i < 3; i += 1) await beat(busy, { sentAt: new Date(clock.now().getTime() - 5_000).toISOString() });
+    expect((await consumer.sweep()).aged).toBe(false);
+    expect(consumer.liveState(quiet.nodeId)).toBe('online');
+    expect((await consumer.sweep()).aged).toBe(true);
+    expect(consumer.liveState(quiet.nodeId)).toBe('suspect');
+    expect(consumer.liveState(busy.nodeId)).toBe('online');
+  });
+
   it('writes the heartbeat fields at most once per node per 30 s, and an offline heartbeat deregisters', async () => {
     const node = await joinedNode();
     await beat(node);
