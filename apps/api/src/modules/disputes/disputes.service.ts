@@ -2,7 +2,7 @@ import { TransferFlags, accountIdFor, deriveUuid, isTransferApplied } from '@ann
 import { Inject, Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import type { Logger } from 'pino';
-import { Brackets, DataSource, type EntityManager } from 'typeorm';
+import { Brackets, DataSource, IsNull, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
 import { AppError, badRequest, conflict, forbidden, notFound, unprocessable } from '../../core/errors/app-error.js';
@@ -339,7 +339,7 @@ export class DisputesService {
       const [lock] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [RECEIVABLES_LOCK_KEY]);
       if (!lock?.locked) return 0;
       try {
-        const open = await runner.manager.find(ProviderReceivable, { where: { settledAt: null as never }, order: { createdAt: 'ASC' }, take: 200 });
+        const open = await runner.manager.find(ProviderReceivable, { where: { settledAt: IsNull() }, order: { createdAt: 'ASC' }, take: 200 });
         for (const receivable of open) {
           const outstanding = receivable.amountMicros - receivable.recoveredMicros;
           const { payableMicros } = await this.billing.store.getProviderBalance(receivable.providerOrgId);
