@@ -139,7 +139,13 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await page.getByRole('heading', { name: 'Summary' }).or(refused).first().waitFor({ timeout: 30_000 });
     expect(await refused.count(), (await refused.allTextContents()).join(' ')).toBe(0);
     expect(page.url()).toMatch(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.locator('.page-header .badge', { hasText: 'succeeded' }).waitFor({ timeout: 150_000 });
+    try {
+      await page.locator('.page-header .badge', { hasText: 'succeeded' }).waitFor({ timeout: 150_000 });
+    } catch (error) {
+      await saveScreenshot(page, SUITE, '07-customer-job-not-succeeded');
+      const timeline = await page.locator('.timeline').textContent();
+      throw new Error(`the job did not succeed: ${timeline}\nagent: ${agentOutput.slice(-3000)}`, { cause: error });
+    }
     expect(await page.getByTestId('job-cost').textContent()).toMatch(/\$\d+\.\d\d/);
     await page.getByRole('heading', { name: 'Outputs' }).waitFor();
     await saveScreenshot(page, SUITE, '07-customer-job-succeeded');

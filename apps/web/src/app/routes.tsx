@@ -12,6 +12,9 @@ import { DatasetsPage } from '../features/datasets/components/datasets-page.js';
 import { JobDetailPage } from '../features/jobs/components/job-detail-page.js';
 import { JobsPage } from '../features/jobs/components/jobs-page.js';
 import { NewJobPage } from '../features/jobs/components/new-job-page.js';
+import { AdminDisputePage, AdminDisputesPage } from '../features/disputes/components/admin-disputes-pages.js';
+import { DisputeDetailPage, DisputesPage } from '../features/disputes/components/disputes-pages.js';
+import { AdminAuditPage, AdminModerationPage, AdminNodesPage, AdminUsersPage } from '../features/admin/components/admin-pages.js';
 import { HomePage } from '../features/home/components/home-page.js';
 import { NodeDetailPage } from '../features/provider/components/node-detail-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
@@ -82,6 +85,16 @@ function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']
   const job = AVAILABLE.jobs ? matchPath('/jobs/:id', pathname) : null;
   if (job?.id) return <JobDetailPage jobId={job.id} />;
   if (AVAILABLE.datasets && matchPath('/datasets', pathname)) return <DatasetsPage />;
+  if (AVAILABLE.disputes && matchPath('/disputes', pathname)) return <DisputesPage />;
+  const dispute = AVAILABLE.disputes ? matchPath('/disputes/:id', pathname) : null;
+  if (dispute?.id) return <DisputeDetailPage disputeId={dispute.id} />;
+  if (me.isAdmin && AVAILABLE.adminDisputes && matchPath('/admin/disputes', pathname)) return <AdminDisputesPage />;
+  const adminDispute = me.isAdmin && AVAILABLE.adminDisputes ? matchPath('/admin/disputes/:id', pathname) : null;
+  if (adminDispute?.id) return <AdminDisputePage disputeId={adminDispute.id} />;
+  if (me.isAdmin && AVAILABLE.adminUsers && matchPath('/admin/users', pathname)) return <AdminUsersPage />;
+  if (me.isAdmin && AVAILABLE.adminNodes && matchPath('/admin/nodes', pathname)) return <AdminNodesPage />;
+  if (me.isAdmin && AVAILABLE.adminModeration && matchPath('/admin/moderation', pathname)) return <AdminModerationPage />;
+  if (me.isAdmin && AVAILABLE.adminAudit && matchPath('/admin/audit', pathname)) return <AdminAuditPage />;
   if (AVAILABLE.billing && matchPath('/billing', pathname)) return <BillingPage />;
   if (AVAILABLE.earnings && rolesOf(me).provider && matchPath('/provider/earnings', pathname)) return <EarningsPage />;
   return (

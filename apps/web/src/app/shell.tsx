@@ -29,6 +29,8 @@ export function navSections(me: Me): { title: string; items: NavItem[] }[] {
     if (AVAILABLE.adminDisputes) admin.push({ to: '/admin/disputes', label: 'Disputes' });
     if (AVAILABLE.adminUsers) admin.push({ to: '/admin/users', label: 'Users' });
     if (AVAILABLE.adminNodes) admin.push({ to: '/admin/nodes', label: 'Nodes' });
+    if (AVAILABLE.adminModeration) admin.push({ to: '/admin/moderation', label: 'Moderation' });
+    if (AVAILABLE.adminAudit) admin.push({ to: '/admin/audit', label: 'Audit log' });
     if (admin.length > 0) sections.push({ title: 'Admin', items: admin });
   }
   return sections;

@@ -7,6 +7,7 @@ import { formatMicros, formatPrice } from '../../../lib/money.js';
 import { Link } from '../../../lib/router.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { cancelJob, getJob, jobArtifacts, jobEvents, jobLogs, jobMetrics, TERMINAL, type Job } from '../api/jobs.api.js';
+import { OpenDisputeForm } from '../../disputes/components/disputes-pages.js';
 import { JobStatusBadge } from './job-status.js';
 
 const POLL_MS = 2_000;
@@ -222,6 +223,7 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
               </div>
             )}
           </section>
+          {!live ? <OpenDisputeForm jobId={jobId} attempts={data.attempts} /> : null}
           <section className="card" aria-labelledby="job-events">
             <h2 id="job-events">Timeline</h2>
             <ErrorMessage error={events.error} />
