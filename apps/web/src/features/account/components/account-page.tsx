@@ -6,6 +6,7 @@ import { Loading, PageHeader } from '../../../components/status.js';
 import { formatDate } from '../../../lib/duration.js';
 import type { Me, OrgSummary } from '../../auth/api/auth.api.js';
 import { useApi } from '../../auth/hooks/use-session.js';
+import { PrivacySection } from './privacy-section.js';
 import { TwoFactorSection } from './two-factor-section.js';
 
 interface Member {
@@ -108,6 +109,7 @@ export function AccountPage({ me }: { me: Me }) {
       </section>
       <TwoFactorSection me={me} />
       <OrganizationsSection me={me} />
+      <PrivacySection me={me} />
     </>
   );
 }
