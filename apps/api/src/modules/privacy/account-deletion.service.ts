@@ -20,6 +20,7 @@ import { JobsService } from '../jobs/jobs.service.js';
 import type { OrgRole } from '../orgs/entities/membership.entity.js';
 import { User } from '../users/entities/user.entity.js';
 import { DataExport } from './entities/data-export.entity.js';
+import { deletePrefix } from './object-prefix.js';
 import { RetentionService } from './retention.service.js';
 
 export interface ReauthenticationInput {
@@ -51,7 +52,8 @@ export function deletedUserRef(userId: string, secret: string): string {
  * stays with its other members — unless they are its only owner, which is refused until they
  * hand ownership to someone else. Personal data is removed (email, name, password hash, 2FA
  * secret, recovery codes, sessions, API keys they created, pending invites to their address,
- * data exports); audit entries keep an anonymized actor (`deleted:<ref>`), and ledger and invoice
+ * data exports; in closed organizations also dataset and job names, validation prompts, training
+ * logs and metrics); audit entries keep an anonymized actor (`deleted:<ref>`), and ledger and invoice
  * rows stay under the organization id (tax law), the organization renamed to that reference.
  */
 @Injectable()
@@ -107,8 +109,12 @@ export class AccountDeletionService {
         result.jobsCanceled += 1;
       }
       result.datasetsDeleted += await this.datasets.deleteAllForOrg(orgId);
-      const jobs = (await this.dataSource.query(`SELECT id FROM jobs WHERE org_id = $1`, [orgId])) as { id: string }[];
-      for (const job of jobs) result.objectsDeleted += await this.retention.purgeJobOutput(job.id, orgId, 'account_deleted', now);
+      const jobs = (await this.dataSource.query(`SELECT id, status = ANY($2) AS terminal FROM jobs WHERE org_id = $1`, [orgId, TERMINAL_JOB_STATUSES])) as { id: string; terminal: boolean }[];
+      for (const job of jobs) {
+        // A job still stopping (cancel requested on a running machine) may upload once more: its
+        // outputs are deleted now and, unrecorded, again by the retention cron after it finishes.
+        result.objectsDeleted += job.terminal ? await this.retention.purgeJobOutput(job.id, orgId, 'account_deleted', now) : await deletePrefix(this.storage, `jobs/${orgId}/${job.id}/`);
+      }
     }
     const exports = await this.dataSource.manager.findBy(DataExport, { userId: user.id });
     for (const row of exports) if (row.objectKey) await this.storage.delete(row.objectKey);
@@ -121,6 +127,12 @@ export class AccountDeletionService {
         await manager.query(`DELETE FROM api_keys WHERE org_id = ANY($1)`, [closing]);
         await manager.query(`DELETE FROM invites WHERE org_id = ANY($1)`, [closing]);
         await manager.query(`UPDATE organizations SET name = $2 WHERE id = ANY($1)`, [closing, `Deleted organization ${ref}`]);
+        // What customers wrote stays nowhere: names, validation prompts, training logs and metrics.
+        // Job rows, events and costs stay (they back the ledger and invoices).
+        await manager.query(`UPDATE datasets SET name = 'deleted dataset' WHERE org_id = ANY($1)`, [closing]);
+        await manager.query(`UPDATE jobs SET name = 'deleted job', recipe = jsonb_set(recipe, '{validationPrompts}', '[]'::jsonb) WHERE org_id = ANY($1)`, [closing]);
+        await manager.query(`DELETE FROM job_logs WHERE job_id IN (SELECT id FROM jobs WHERE org_id = ANY($1))`, [closing]);
+        await manager.query(`DELETE FROM job_metrics WHERE job_id IN (SELECT id FROM jobs WHERE org_id = ANY($1))`, [closing]);
       }
       await manager.query(`DELETE FROM api_keys WHERE created_by = $1`, [user.id]);
       if (user.email) await manager.query(`DELETE FROM invites WHERE email = $1 AND accepted_at IS NULL`, [user.email]);

@@ -106,11 +106,12 @@ describe('data subject rights: export and account deletion (real Postgres, NATS,
     expect((await t.http.post('/v1/auth/2fa/verify', { code: await totpNow(secret) }, user.accessToken)).status).toBe(200);
     const dataset = await readyDataset(t.http, user.accessToken);
     const [{ storage_key: datasetKey }] = await t.dataSource.query('SELECT storage_key FROM datasets WHERE id = $1', [dataset.id]);
-    const queued = await t.http.post('/v1/jobs', { recipe, datasetId: dataset.id, resources: { gpuCount: 1 }, budgetCap: '2.00' }, user.accessToken);
+    const queued = await t.http.post('/v1/jobs', { name: 'Grace private job', recipe: { ...recipe, validationPrompts: ['my private prompt'] }, datasetId: dataset.id, resources: { gpuCount: 1 }, budgetCap: '2.00' }, user.accessToken);
     expect(queued.status).toBe(201);
     const finished = await runningAttempt(t, user.accessToken, dataset.id);
     const artifactKey = `jobs/${user.orgId}/${finished.jobId}/artifacts/model.bin`;
     await storage.put(artifactKey, Buffer.from('weights'));
+    await t.dataSource.query(`INSERT INTO job_logs (id, job_id, attempt_id, seq, at, stream, line) VALUES (gen_random_uuid(), $1, $2, 1, now(), 'stdout', 'sample: my private data')`, [finished.jobId, finished.attemptId]);
     await finished.end('completed', [artifactKey]);
     const key = await t.http.post('/v1/api-keys', { name: 'deploy', scopes: ['jobs:read'] }, user.accessToken);
     const apiKey = (key.body.key ?? key.body.secret ?? key.body.apiKey) as string;
@@ -169,6 +170,9 @@ describe('data subject rights: export and account deletion (real Postgres, NATS,
     const [org] = await t.dataSource.query('SELECT name FROM organizations WHERE id = $1', [user.orgId]);
     expect(org.name).toMatch(/^Deleted organization [0-9a-f]{16}$/);
     expect(org.name).not.toContain('Grace');
+    expect(await t.dataSource.query('SELECT DISTINCT name FROM datasets WHERE org_id = $1', [user.orgId])).toEqual([{ name: 'deleted dataset' }]);
+    expect(await t.dataSource.query(`SELECT DISTINCT name, recipe->'validationPrompts' AS prompts FROM jobs WHERE org_id = $1`, [user.orgId])).toEqual([{ name: 'deleted job', prompts: [] }]);
+    expect((await t.dataSource.query('SELECT count(*)::int AS n FROM job_logs l JOIN jobs j ON j.id = l.job_id WHERE j.org_id = $1', [user.orgId]))[0].n).toBe(0);
 
     // Audit entries stay, with an anonymized actor and no IPs.
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM audit_log WHERE actor_user_id = $1', [user.userId]))[0].n).toBe(0);
