@@ -26,8 +26,10 @@ import { BenchmarkSampleReceipt } from '../../modules/benchmarks/entities/benchm
 import { ProvisioningAggregateRow } from '../../modules/benchmarks/entities/provisioning-aggregate.entity.js';
 import { Quote } from '../../modules/estimates/entities/quote.entity.js';
 import { ProviderCredential } from '../../modules/provider-accounts/entities/provider-credential.entity.js';
+import { DataExport } from '../../modules/privacy/entities/data-export.entity.js';
+import { JobOutputPurge } from '../../modules/privacy/entities/job-output-purge.entity.js';
 import { Dispute } from '../../modules/disputes/entities/dispute.entity.js';
 import { ProviderReceivable } from '../../modules/disputes/entities/provider-receivable.entity.js';
 
 /** Every entity the API maps; the migrations must create exactly these (a test checks). */
-export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential, BenchmarkAggregateRow, ProvisioningAggregateRow, BenchmarkSampleReceipt, Quote, OutboxMessage, Job, Attempt, JobEvent, JobLog, JobMetric, Dataset, ModerationResult, Dispute, ProviderReceivable] as const;
+export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential, BenchmarkAggregateRow, ProvisioningAggregateRow, BenchmarkSampleReceipt, Quote, OutboxMessage, Job, Attempt, JobEvent, JobLog, JobMetric, Dataset, ModerationResult, Dispute, ProviderReceivable, DataExport, JobOutputPurge] as const;

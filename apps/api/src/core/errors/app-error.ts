@@ -59,6 +59,12 @@ export type ErrorCode =
   | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error'
+  // Privacy and per-attempt credentials.
+  | 'attempt_token_invalid'
+  | 'attempt_token_revoked'
+  | 'reauthentication_failed'
+  | 'transfer_ownership_first'
+  | 'storage_unavailable'
   | (string & {});
 
 export class AppError extends Error {
