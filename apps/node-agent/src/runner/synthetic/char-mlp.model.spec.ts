@@ -78,3 +78,16 @@ describe('character MLP language model', () => {
     expect(b.next()).toEqual(a.next());
   });
 });
+
+describe('character MLP on real prose', () => {
+  it('learns this package README (non-repetitive text): the loss falls well below its start', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const vocabulary = buildVocabulary(text);
+    const tokens = encodeText(text, vocabulary);
+    const model = CharMlp.create(vocabulary, { ...DEFAULT_CHAR_MLP_CONFIG, seed: 1 });
+    const losses = Array.from({ length: 300 }, () => model.trainStep(tokens));
+    const avg = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    expect(avg(losses.slice(-30))).toBeLessThan(avg(losses.slice(0, 30)) - 1);
+  });
+});
