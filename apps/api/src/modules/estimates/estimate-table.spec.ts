@@ -1,4 +1,4 @@
-import { BenchmarkSnapshot, prepareJob, type PreparedJob } from '@anneal/benchmarks';
+import { BenchmarkSnapshot, estimateOffers, prepareJob, type PreparedJob } from '@anneal/benchmarks';
 import type { Offer } from '@anneal/providers';
 import { describe, expect, it } from 'vitest';
 import { offersFingerprint } from './estimate-offers.source.js';
@@ -29,6 +29,22 @@ describe('estimate table', () => {
     expect(limited.map((r) => r.gpu.id)).toEqual([rows[0]!.gpu.id, 'h100-sxm']);
     expect(rows[0]!.sentence).toMatch(/^~[\d.]+ (s|min|h), ~\$[\d,.]+ on 1× RTX \d{4}, community; FLOP-count prior at 40% utilisation$/);
     expect(tableSummary(table)).toMatch(/^Cheapest: .*\(3 more offers\)\. Fastest: .*8× H100 SXM/);
+  });
+
+  it('gives every offer exactly what the estimator gives it alone (one estimate per profile, cost per offer)', () => {
+    const many = Array.from({ length: 60 }, (_, i) => offer(i, ['rtx-4090', 'rtx-3090', 'a100-80gb-sxm'][i % 3]!, 1 + (i % 2), BigInt(100_000 + i * 12_345)));
+    const prepared = job('lora');
+    const table = buildEstimateTable(prepared, many, snapshot);
+    expect(table.rowCount).toBeGreaterThan(20);
+    expect(table.rowCount + table.excluded.reduce((sum, g) => sum + g.offerCount, 0)).toBe(60);
+    for (const row of selectRows(table, 60)) {
+      const o = many.find((x) => x.offerId === row.offerId)!;
+      const alone = estimateOffers(prepared, [{ gpuId: o.gpuModelId, gpuCount: o.gpuCount, priceMicrosPerGpuHour: o.priceMicrosPerGpuHour, providerKind: o.providerKind }], snapshot)[0]!;
+      if (!alone.ok) throw new Error(alone.error.message);
+      expect(row.costMicros).toEqual({ p10: String(alone.value.costMicros.p10), p50: String(alone.value.costMicros.p50), p90: String(alone.value.costMicros.p90) });
+      expect(row.basisText).toBe(alone.value.basisText);
+      expect(row.sentence.replace(/, community; .*$/, '')).toBe(alone.value.summary.replace(' (community)', '').replace(/^(~[^,]+), /, '$1, '));
+    }
   });
 
   it('groups offers the recipe cannot fit by GPU and count, with figures', () => {

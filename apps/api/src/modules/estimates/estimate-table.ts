@@ -4,7 +4,21 @@
  * reason ("needs ~38 GB, RTX 4090 has 24 GB"). Pure: the service caches it per (request, snapshot
  * version, offers fingerprint) and slices it per request.
  */
-import { checkMemoryFit, estimateOffers, formatApproxCost, formatDuration, lookupGpu, type BenchmarkSnapshot, type OfferEstimate, type PreparedJob } from '@anneal/benchmarks';
+import {
+  checkMemoryFit,
+  costMicros,
+  err,
+  estimateError,
+  estimateOffers,
+  formatApproxCost,
+  formatDuration,
+  lookupGpu,
+  type BenchmarkSnapshot,
+  type EstimateError,
+  type OfferEstimate,
+  type PreparedJob,
+  type Result,
+} from '@anneal/benchmarks';
 import type { Offer } from '@anneal/providers';
 
 export interface Quantiles<T> {
@@ -75,6 +89,12 @@ function gpuOf(id: string): { id: string; name: string } {
 }
 
 function toRow(offer: Offer, e: OfferEstimate, fastest: boolean): EstimateRow {
+  // The profile's estimate was made at a representative price: the cost is this offer's own.
+  const cost = {
+    p10: costMicros(e.runtimeSeconds.p10, offer.priceMicrosPerGpuHour, e.gpuCount),
+    p50: costMicros(e.runtimeSeconds.p50, offer.priceMicrosPerGpuHour, e.gpuCount),
+    p90: costMicros(e.runtimeSeconds.p90, offer.priceMicrosPerGpuHour, e.gpuCount),
+  };
   return {
     offerId: offer.offerId,
     providerKind: offer.providerKind,
@@ -90,33 +110,40 @@ function toRow(offer: Offer, e: OfferEstimate, fastest: boolean): EstimateRow {
     priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour.toString(),
     stepTimeMs: { p10: round1(e.stepTimeMs.p10), p50: round1(e.stepTimeMs.p50), p90: round1(e.stepTimeMs.p90) },
     runtimeSeconds: { p10: round1(e.runtimeSeconds.p10), p50: round1(e.runtimeSeconds.p50), p90: round1(e.runtimeSeconds.p90) },
-    costMicros: { p10: e.costMicros.p10.toString(), p50: e.costMicros.p50.toString(), p90: e.costMicros.p90.toString() },
+    costMicros: { p10: cost.p10.toString(), p50: cost.p50.toString(), p90: cost.p90.toString() },
     basis: e.basis,
     basisText: e.basisText,
     sampleCount: e.sampleCount,
     memory: e.memory,
-    sentence: `~${formatDuration(e.runtimeSeconds.p50)}, ${formatApproxCost(e.costMicros.p50)} on ${e.gpuCount}× ${e.gpu.name}, ${offer.providerKind}; ${e.basisText}`,
+    sentence: `~${formatDuration(e.runtimeSeconds.p50)}, ${formatApproxCost(cost.p50)} on ${e.gpuCount}× ${e.gpu.name}, ${offer.providerKind}; ${e.basisText}`,
     fastest,
   };
 }
 
 /**
  * Estimates every offer, orders them by p50 cost (then p50 runtime, then offer id) and groups the
- * misfits. Rows are built only when asked for: a request shows the cheapest few of thousands.
+ * misfits. Everything but the cost depends only on the hardware profile and provider kind (as in
+ * the estimator's own `estimateOffers`), so the estimator runs once per (GPU, count, kind) and each
+ * offer costs one `costMicros`; rows are built only when asked for, since a request shows the
+ * cheapest few of thousands.
  */
 export function buildEstimateTable(job: PreparedJob, offers: readonly Offer[], snapshot: BenchmarkSnapshot): EstimateTable {
-  const results = estimateOffers(
-    job,
-    offers.map((offer) => ({ gpuId: offer.gpuModelId, gpuCount: offer.gpuCount, priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour, providerKind: offer.providerKind })),
-    snapshot,
-  );
+  const profiles = new Map<string, Result<OfferEstimate, EstimateError>>();
+  const perOffer: Array<Result<OfferEstimate, EstimateError>> = new Array(offers.length);
   const fits: Array<{ index: number; cost: bigint; runtime: number }> = [];
   const excluded = new Map<string, ExcludedGroup>();
-  for (let i = 0; i < results.length; i += 1) {
-    const result = results[i]!;
+  for (let i = 0; i < offers.length; i += 1) {
     const offer = offers[i]!;
+    const profileKey = `${offer.gpuModelId}|${offer.gpuCount}|${offer.providerKind}`;
+    let result = profiles.get(profileKey);
+    if (!result) {
+      result = estimateOffers(job, [{ gpuId: offer.gpuModelId, gpuCount: offer.gpuCount, priceMicrosPerGpuHour: 0n, providerKind: offer.providerKind }], snapshot)[0]!;
+      profiles.set(profileKey, result);
+    }
+    if (result.ok && offer.priceMicrosPerGpuHour < 0n) result = err(estimateError('invalid_price', `price per GPU-hour must not be negative, not ${offer.priceMicrosPerGpuHour} micro-dollars`));
+    perOffer[i] = result;
     if (result.ok) {
-      fits.push({ index: i, cost: result.value.costMicros.p50, runtime: result.value.runtimeSeconds.p50 });
+      fits.push({ index: i, cost: costMicros(result.value.runtimeSeconds.p50, offer.priceMicrosPerGpuHour, result.value.gpuCount), runtime: result.value.runtimeSeconds.p50 });
       continue;
     }
     const id = `${offer.gpuModelId}x${offer.gpuCount}|${result.error.code}`;
@@ -153,7 +180,7 @@ export function buildEstimateTable(job: PreparedJob, offers: readonly Offer[], s
       if (!row) {
         const fit = fits[position];
         if (!fit) throw new RangeError(`no row at position ${position}`);
-        const result = results[fit.index]!;
+        const result = perOffer[fit.index]!;
         if (!result.ok) throw new Error('a misfit cannot be a row');
         row = toRow(offers[fit.index]!, result.value, position === fastestPosition);
         built.set(position, row);
