@@ -112,6 +112,25 @@ describe('synthetic trainer against real presigned S3 URLs', () => {
     expect(resumedSteps.map((event) => event.loss)).toEqual(stepsOf(fullRun.events).slice(25).map((event) => event.loss));
   });
 
+  it.each([
+    [{ kind: 'max_duration' }, 'max_duration_exceeded'],
+    [{ kind: 'drain' }, 'preempted'],
+    [{ kind: 'budget' }, 'budget_exhausted'],
+  ] as const)('on a %o stop it saves a final checkpoint with reason %s', async (stop, reason) => {
+    const assignment = await assignmentFor(`syn-stop-${stop.kind}`, { steps: 10_000, checkpointSlots: 1, hyperparameters: { syntheticTokensPerStep: 16 } });
+    const controller = new AbortController();
+    const { ctx, events } = runnerContext(assignment, { controller });
+    const report = ctx.report;
+    ctx.report = (event) => {
+      report(event);
+      if (event.type === 'step' && event.step === 5) controller.abort(stop);
+    };
+    const outcome = await new SyntheticRunner().run(ctx);
+    expect(outcome).toMatchObject({ exitReason: reason, steps: 5 });
+    expect(events.filter((event) => event.type === 'checkpoint')).toEqual([expect.objectContaining({ step: 5, reason })]);
+    expect(outcome.artifactKeys).not.toContain(assignment.uploads.artifact.key);
+  });
+
   it('reports a dataset whose size differs from the announced one as an error, without training', async () => {
     const assignment = await assignmentFor('syn-badsize', { steps: 10 });
     assignment.dataset = { ...assignment.dataset, sizeBytes: datasetBytes.length + 5 };

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { AttemptRecipe } from '@anneal/providers';
 import { AttemptWorkspace } from '../io/attempt-workspace.js';
-import { TransferError } from '../io/presigned-transfer.js';
 import { exitReasonFor, type Runner, type RunnerContext, type RunOutcome, type StopRequest } from '../runner.js';
 import { RunningStats } from '../step-stats.js';
 import { buildVocabulary, CharMlp, decodeCheckpoint, DEFAULT_CHAR_MLP_CONFIG, encodeCheckpoint, encodeText, type CharMlpConfig } from './char-mlp.model.js';
@@ -154,11 +153,12 @@ export class SyntheticRunner implements Runner {
       await ws.finishLogs();
       return outcome('completed', `trained ${steps} steps; final loss ${lastLoss?.toFixed(4) ?? 'n/a'}`);
     } catch (error) {
-      const message = error instanceof TransferError || error instanceof Error ? error.message : String(error);
-      if (context.signal.aborted && !(error instanceof TransferError)) {
-        // stopped while downloading: nothing to checkpoint yet
+      const message = error instanceof Error ? error.message : String(error);
+      if (context.signal.aborted) {
+        // stopped while downloading, or the final checkpoint could not be uploaded: still a stop
+        ws.log('agent', `stopped; ${message}`);
         ws.logs.flush();
-        return outcome(exitReasonFor(context.signal.reason as StopRequest), `stopped before training started: ${message}`);
+        return outcome(exitReasonFor(context.signal.reason as StopRequest), `stopped after ${steps} steps: ${message}`);
       }
       ws.log('agent', `synthetic trainer failed: ${message}`);
       ws.logs.flush();
