@@ -9,6 +9,7 @@ import { BenchmarksService } from '../benchmarks/benchmarks.service.js';
 import { NodesConsumer } from '../nodes/nodes.consumer.js';
 import { EstimateOfferSource } from './estimate-offers.source.js';
 import { EstimatesRepository, type NewQuote } from './estimates.repository.js';
+import { EstimatesScheduler } from './estimates.scheduler.js';
 
 /** A recipe no public table has: every offer starts from the FLOP-count prior. */
 const RECIPE = { baseModelId: 'Qwen/Qwen2.5-7B', method: 'lora', precision: 'bf16', sequenceLength: 1024, batchSize: 2, gradientAccumulation: 4, steps: 1000 };
@@ -245,5 +246,16 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect((await t.http.get(`/v1/estimates/${allowed.body.id}`, withScope.body.key)).status).toBe(200);
     const refused = await estimate({ recipe: RECIPE }, without.body.key);
     expect([refused.status, refused.body.code]).toEqual([403, 'insufficient_scope']);
+  });
+
+  it('prunes quotes a week after they expired, and only those', async () => {
+    const repository = t.app.get(EstimatesRepository);
+    const at = (ms: number) => new Date(Date.now() + ms);
+    const old = { id: randomUUID(), orgId, createdBy: randomUUID(), requestJson: '{}', rowsJson: '[]', excludedJson: '[]', summary: 'old', createdAt: at(-9 * 86_400_000), expiresAt: at(-8 * 86_400_000) };
+    const recent = { ...old, id: randomUUID(), summary: 'recent', expiresAt: at(-86_400_000) };
+    await Promise.all([repository.insert(old), repository.insert(recent)]);
+    expect(await t.app.get(EstimatesScheduler).pruneQuotes()).toBeGreaterThanOrEqual(1);
+    const left = (await t.dataSource.query('SELECT id FROM quotes WHERE id = ANY($1)', [[old.id, recent.id]])) as Array<{ id: string }>;
+    expect(left.map((r) => r.id)).toEqual([recent.id]);
   });
 });

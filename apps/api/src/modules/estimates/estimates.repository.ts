@@ -64,6 +64,12 @@ export class EstimatesRepository {
     }
   }
 
+  /** Deletes quotes that expired before `cutoff`; returns how many. */
+  async deleteExpiredBefore(cutoff: Date): Promise<number> {
+    const result = (await this.dataSource.query('DELETE FROM quotes WHERE expires_at < $1', [cutoff])) as [unknown, number];
+    return result[1] ?? 0;
+  }
+
   /** A quote of this org, or null (another org's quote is indistinguishable from a missing one). */
   async findForOrg(id: string, orgId: string): Promise<Quote | null> {
     return this.dataSource.getRepository(Quote).findOneBy({ id, orgId });
