@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Assignment } from '@anneal/providers';
 import { AttemptWorkspace } from '../io/attempt-workspace.js';
 import { prepareInputs } from '../process/process.runner.js';
 import { trainerEnv } from '../process/trainer-env.js';
@@ -31,7 +32,7 @@ export class ContainerRunner implements Runner {
 
   async run(context: RunnerContext): Promise<RunOutcome> {
     const ws = new AttemptWorkspace(context);
-    const image = context.assignment.attempt.trainerImage ?? this.options.defaultImage;
+    const image = trainerImageFor(context.assignment, this.options.defaultImage);
     if (!image) {
       ws.log('agent', 'no trainer image: the assignment names none and the agent has no --image default');
       await ws.finishLogs().catch(() => null);
@@ -67,6 +68,17 @@ export class ContainerRunner implements Runner {
       forceStop: () => killContainer(command, containerName, env),
     });
   }
+}
+
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
+
+/**
+ * The image to run: the assignment's `attempt.trainerImage`, else the recipe's `image`
+ * hyperparameter (when it is a valid image reference), else the agent's `--image` default.
+ */
+export function trainerImageFor(assignment: Assignment, defaultImage: string | null): string | null {
+  const fromRecipe = assignment.attempt.recipe.hyperparameters.image;
+  return assignment.attempt.trainerImage ?? (typeof fromRecipe === 'string' && fromRecipe.length <= 500 && IMAGE_REF.test(fromRecipe) ? fromRecipe : null) ?? defaultImage;
 }
 
 async function killContainer(runtime: string, name: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -120,6 +120,14 @@ export async function uploadFile(
   return size;
 }
 
+/** Content-Length and Content-Type, then the slot's signed headers (which win, e.g. its own content-type). */
+export function uploadHeaders(sizeBytes: number, contentType: string | undefined, signed: Record<string, string> = {}): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': contentType ?? 'application/octet-stream' };
+  for (const [name, value] of Object.entries(signed)) headers[name.toLowerCase()] = value;
+  headers['content-length'] = String(sizeBytes);
+  return headers;
+}
+
 function s3ErrorCode(body: string): string {
   return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1] ?? '';
 }
