@@ -5,6 +5,7 @@ import { signUp, startTestApp, type HttpClient, type TestApp } from '../../testi
 import { TestClock } from '../../testing/test-clock.js';
 import { BillingService } from '../billing/billing.service.js';
 import { DbCommunityNodeSource } from '../nodes/community-node-source.js';
+import { ReliabilityService } from '../nodes/reliability.service.js';
 import { NodeStateEvent } from '../nodes/entities/node-state-event.entity.js';
 import { NodeTelemetry } from '../nodes/entities/node-telemetry.entity.js';
 import { DisputesService } from './disputes.service.js';
@@ -213,6 +214,15 @@ describe('disputes (real Postgres + NATS)', () => {
     const [node] = await t.dataSource.query('SELECT quarantined_at, reliability_penalty FROM nodes WHERE id = $1', [nodeId]);
     expect(node.quarantined_at).not.toBeNull();
     expect(node.reliability_penalty).toBe(0.25);
+    // The penalty scales the node's job-outcome factor (a fresh node without attempts: 1 → 1 − penalty).
+    const fresh = await insertNode(t, provider.orgId, new Date(T0.getTime() - 60 * MIN));
+    const reliability = t.app.get(ReliabilityService);
+    reliability.invalidate();
+    expect((await reliability.forNode(fresh)).jobCompletion).toBe(1);
+    await t.dataSource.query('UPDATE nodes SET reliability_penalty = 0.25 WHERE id = $1', [fresh]);
+    reliability.invalidate();
+    expect((await reliability.forNode(fresh)).jobCompletion).toBe(0.75);
+    await t.dataSource.query('UPDATE nodes SET deleted_at = now() WHERE id = $1', [fresh]);
 
     // Who did what, in the audit log, through the admin API.
     const audit = await http.get(`/v1/admin/audit?targetId=${disputeId}&action=dispute.*`, admin.accessToken);
@@ -321,6 +331,30 @@ describe('disputes (real Postgres + NATS)', () => {
     expect(receivable.recovered).toBe('400000');
     expect(receivable.settled_at).not.toBeNull();
     expect(await t.app.get(DisputesService).recoverReceivables()).toBe(0);
+    expect(await billing.store.checkInvariants()).toEqual([]);
+  });
+  it('a resolution retried after its refund reached the ledger moves the money once', async () => {
+    const billing = t.app.get(BillingService);
+    const seeded = await seedEndedAttempt(t, {
+      customerOrgId: customer.orgId,
+      customerUserId: customer.userId,
+      providerOrgId: provider.orgId,
+      nodeId,
+      runningAt: new Date(clock.now().getTime() - 2 * 3_600_000),
+      endedAt: new Date(clock.now().getTime() - 3_600_000),
+      endReason: 'completed',
+    });
+    const opened = await http.post('/v1/disputes', { jobId: seeded.jobId, reason: 'billed_wrongly', description: 'I was billed for an hour I did not use.' }, customer.accessToken);
+    expect(opened.status).toBe(201);
+    const id: string = opened.body.id;
+    const before = await billing.balance(customer.orgId);
+    // A crashed first try: the correcting transfers were applied, the dispute row was not updated.
+    await billing.refund({ orgId: customer.orgId, refundId: id, code: 'dispute_resolution', disputeId: id, jobId: seeded.jobId, attemptId: seeded.attemptId, fromProvider: { providerOrgId: provider.orgId, amountMicros: 800_000n }, fromPlatformMicros: 200_000n });
+    const resolved = await http.post(`/v1/admin/disputes/${id}/resolve`, { resolution: 'full_refund', note: 'Billing error confirmed.' }, admin.accessToken);
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({ refund: { micros: '1000000' }, refundFromProvider: { micros: '800000' }, refundFromPlatform: { micros: '200000' } });
+    expect((await billing.balance(customer.orgId)).availableMicros - before.availableMicros).toBe(1_000_000n);
+    expect((await t.dataSource.query('SELECT count(*)::int AS n FROM ledger_transfers WHERE dispute_id = $1', [id]))[0].n).toBe(2);
     expect(await billing.store.checkInvariants()).toEqual([]);
   });
 });

@@ -239,7 +239,12 @@ export class DisputesService {
         const share = BigInt(dispute.evidence.metering.providerShareMicros);
         const providerPart = providerLedgerOrg && dispute.chargedMicros > 0n ? (refund * share) / dispute.chargedMicros : 0n;
         const platformPart = refund - providerPart;
-        if (providerPart > 0n && providerLedgerOrg) {
+        const earlier = await this.earlierRefund(dispute.id);
+        if (earlier) {
+          // A previous try applied the transfers but did not commit the resolution: reuse its split.
+          fromProvider = earlier.fromProviderMicros;
+          receivable = providerPart > fromProvider ? providerPart - fromProvider : 0n;
+        } else if (providerPart > 0n && providerLedgerOrg) {
           const { payableMicros } = await this.billing.store.getProviderBalance(providerLedgerOrg);
           fromProvider = payableMicros < providerPart ? (payableMicros > 0n ? payableMicros : 0n) : providerPart;
           receivable = providerPart - fromProvider;
@@ -393,6 +398,17 @@ export class DisputesService {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * The refund transfers of an earlier try at resolving this dispute, if any reached the ledger
+   * (`BillingService.refund` derives their ids from the refund id, here the dispute id).
+   */
+  private async earlierRefund(disputeId: string): Promise<{ fromProviderMicros: bigint } | null> {
+    const transfers = await this.billing.store.lookupTransfers([deriveUuid('refund', disputeId, 'provider'), deriveUuid('refund', disputeId, 'platform')]);
+    if (transfers.length === 0) return null;
+    const provider = transfers.find((tr) => tr.id === deriveUuid('refund', disputeId, 'provider'));
+    return { fromProviderMicros: provider?.amount ?? 0n };
+  }
 
   private refundAmount(dispute: Dispute, input: ResolveDisputeInput): bigint {
     if (input.resolution === 'rejected') {
