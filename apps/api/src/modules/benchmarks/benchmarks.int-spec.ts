@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/test-app.js';
 import { BenchmarkSnapshotService } from './benchmark-snapshot.service.js';
 import { BenchmarksRepository } from './benchmarks.repository.js';
+import { BenchmarksScheduler } from './benchmarks.scheduler.js';
 import { BenchmarksService } from './benchmarks.service.js';
 import { buildPublicPrior, defaultTablesDir, readPublicTables } from './public-prior.js';
 
@@ -183,5 +184,14 @@ describe('benchmarks (real Postgres + NATS)', () => {
     await expectEventually(() => expect(snapshots.snapshot.get(key)?.stepTimeMs).toEqual({ count: 1, mean: 500, m2: 0 }));
     expect(snapshots.version).toBeGreaterThan(version);
     expect(snapshots.snapshot.get(SAMPLE_KEY)?.stepTimeMs.count).toBe(2);
+  });
+
+  it('prunes sample receipts after 30 days, keeping recent ones', async () => {
+    const old = randomUUID();
+    const recent = randomUUID();
+    await t.dataSource.query(`INSERT INTO benchmark_sample_receipts (sample_id, received_at) VALUES ($1, now() - interval '31 days'), ($2, now() - interval '29 days')`, [old, recent]);
+    expect(await t.app.get(BenchmarksScheduler).pruneReceipts()).toBe(1);
+    const left = (await t.dataSource.query('SELECT sample_id FROM benchmark_sample_receipts WHERE sample_id = ANY($1)', [[old, recent]])) as Array<{ sample_id: string }>;
+    expect(left.map((r) => r.sample_id)).toEqual([recent]);
   });
 });

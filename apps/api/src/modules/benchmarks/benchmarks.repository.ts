@@ -177,6 +177,12 @@ export class BenchmarksRepository {
     });
   }
 
+  /** Deletes sample receipts older than `cutoff`; returns how many. */
+  async deleteReceiptsBefore(cutoff: Date): Promise<number> {
+    const result = (await this.dataSource.query('DELETE FROM benchmark_sample_receipts WHERE received_at < $1', [cutoff])) as [unknown, number];
+    return result[1] ?? 0;
+  }
+
   /** Adds provisioning-overhead observations (seconds) for a provider kind. */
   async mergeProvisioning(providerKind: string, observed: Moments, now: Date): Promise<Moments> {
     return this.dataSource.transaction(async (manager) => {
