@@ -212,3 +212,25 @@ describe('data subject rights: export and account deletion (real Postgres, NATS,
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM memberships WHERE org_id = $1', [owner.orgId]))[0].n).toBe(1);
   });
 });
+
+describe('account deletion re-authentication is rate-limited like a login', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ overrides: { LOGIN_RATE_LIMIT_PER_MINUTE: '3' } });
+  });
+
+  afterAll(() => t?.close());
+
+  it('answers 429 with Retry-After once a client keeps guessing the password, and deletes nothing', async () => {
+    const user = await signUp(t.http);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const response = await t.http.request('DELETE', '/v1/me', { token: user.accessToken, body: { password: `guess number ${i}!` } });
+      statuses.push(response.status);
+      if (response.status === 429) expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([403, 403, 403, 429]);
+    expect((await t.http.get('/v1/me', user.accessToken)).status).toBe(200);
+  });
+});

@@ -1,8 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
+import { RateLimitGuard } from '../auth/rate-limit.guard.js';
 import { SessionOnly } from '../auth/scopes.js';
 import { AccountDeletionService } from './account-deletion.service.js';
 import { DataExportService } from './data-export.service.js';
@@ -39,6 +41,9 @@ export class PrivacyController {
 
   @Delete()
   @SessionOnly()
+  // The password check is rate-limited like a login (LOGIN_RATE_LIMIT_PER_MINUTE per client), so a stolen session cannot guess it.
+  @UseGuards(RateLimitGuard)
+  @SkipThrottle({ keys: true })
   @HttpCode(200)
   @ApiOperation({ summary: 'Delete your account (needs your password, and a 2FA code when 2FA is on)' })
   @ApiOkResponse({ type: AccountDeletionResultDto })
