@@ -120,6 +120,7 @@ describe('disputes (real Postgres + NATS)', () => {
     const providerView = await http.get(`/v1/disputes/${disputeId}`, provider.accessToken);
     expect(providerView.status).toBe(200);
     expect(providerView.body.evidence.logs).toEqual([]);
+    expect(providerView.body.customerOrgId).toBeUndefined();
     expect((await http.get('/v1/disputes', stranger.accessToken)).body.items).toEqual([]);
     expect((await http.get(`/v1/disputes/${disputeId}`, stranger.accessToken)).status).toBe(404);
   });

@@ -467,8 +467,8 @@ export class DisputesService {
       charged: money(d.chargedMicros),
       resolution: d.resolution,
       refund: d.refundMicros === null ? null : money(d.refundMicros),
-      ...(as === 'customer' ? {} : { customerOrgId: d.customerOrgId }),
-      ...(as === 'admin' ? { providerOrgId: d.providerOrgId, suggestion: { outcome: d.suggestion.outcome, reason: d.suggestion.reason } } : {}),
+      // Neither party learns the other's org id; admins see both.
+      ...(as === 'admin' ? { customerOrgId: d.customerOrgId, providerOrgId: d.providerOrgId, suggestion: { outcome: d.suggestion.outcome, reason: d.suggestion.reason } } : {}),
       createdAt: d.createdAt.toISOString(),
       resolvedAt: d.resolvedAt?.toISOString() ?? null,
     };
