@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchTestBrowser, saveScreenshot, type TestBrowser } from '../../support/index.js';
-import { startWebStack, type WebStack } from './web-stack.js';
+import { startWebStack, totp, type WebStack } from './web-stack.js';
 
 const SUITE = 'web-marketplace';
 const agentMain = resolve(import.meta.dirname, '..', '..', '..', 'apps', 'node-agent', 'dist', 'main.js');
@@ -29,14 +29,20 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
   let stack: WebStack;
   let providerBrowser: TestBrowser;
   let customerBrowser: TestBrowser;
+  let adminBrowser: TestBrowser;
+  let customerPage: Page;
+  let providerPage: Page;
+  let jobUrl = '';
+  const adminPassword = 'admin-password-for-web-e2e';
   const agents: ChildProcess[] = [];
   const agentHome = mkdtempSync(join(tmpdir(), 'anneal-web-agent-'));
   let agentOutput = '';
 
   beforeAll(async () => {
-    stack = await startWebStack('webmkt');
+    stack = await startWebStack('webmkt', { DEMO_SEED: 'true', DEMO_ADMIN_PASSWORD: adminPassword, DEMO_CUSTOMER_PASSWORD: 'customer-password-web-e2e' });
     providerBrowser = await launchTestBrowser();
     customerBrowser = await launchTestBrowser();
+    adminBrowser = await launchTestBrowser();
   });
 
   afterAll(async () => {
@@ -44,6 +50,7 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await Promise.all(agents.map(exitOf));
     await providerBrowser?.close();
     await customerBrowser?.close();
+    await adminBrowser?.close();
     await stack?.stop();
     rmSync(agentHome, { recursive: true, force: true });
   });
@@ -58,6 +65,7 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
 
   it('a provider enables the role, registers a node with the command shown, sees it online with charts, and changes its price', async () => {
     const page = await providerBrowser.newPage();
+    providerPage = page;
     await signUp(page, stack.baseUrl, 'Grace Hopper', 'grace@example.com');
     await nav(page, 'Provide GPUs');
     await page.getByRole('button', { name: /Enable provider role/ }).click();
@@ -99,6 +107,7 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
 
   it('a customer tops up, uploads a dataset, sees the estimate per offer, and submits a job that runs on that node to success', async () => {
     const page = await customerBrowser.newPage();
+    customerPage = page;
     await signUp(page, stack.baseUrl, 'Ada Lovelace', 'ada@example.com');
 
     // Credit through the built-in test processor.
@@ -148,6 +157,7 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     }
     expect(await page.getByTestId('job-cost').textContent()).toMatch(/\$\d+\.\d\d/);
     await page.getByRole('heading', { name: 'Outputs' }).waitFor();
+    jobUrl = page.url();
     await saveScreenshot(page, SUITE, '07-customer-job-succeeded');
 
     await nav(page, 'Jobs');
@@ -166,6 +176,64 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await page.getByLabel('Dataset').selectOption({ label: 'support-chats (jsonl, 200 samples)' });
     await headline.waitFor({ timeout: 30_000 });
     await saveScreenshot(page, SUITE, '09-narrow-new-job');
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  it('the customer disputes the job, the provider answers, and an admin with 2FA resolves it with a refund', async () => {
+    expect(jobUrl, 'needs the job of the previous test').not.toBe('');
+    const customer = customerPage;
+    await customer.goto(jobUrl);
+    await customer.getByRole('button', { name: 'Something went wrong? Open a dispute' }).click();
+    await customer.getByLabel('What went wrong').selectOption('slower_than_offered');
+    await customer.getByLabel('In your words').fill('It took far longer than the estimate said it would.');
+    await customer.getByRole('button', { name: 'Open dispute' }).click();
+    await customer.getByRole('heading', { name: 'Dispute', level: 1 }).waitFor();
+    await customer.getByRole('heading', { name: 'Evidence' }).waitFor();
+    await saveScreenshot(customer, SUITE, '10-customer-dispute');
+
+    // The provider sees it and answers once.
+    await providerPage.goto(`${stack.baseUrl}/disputes`);
+    await providerPage.getByTestId('dispute-row').first().getByRole('link').click();
+    await providerPage.getByLabel('Statement').fill('The node was healthy throughout; the recipe is simply heavy.');
+    await providerPage.getByRole('button', { name: 'Send answer' }).click();
+    await providerPage.getByRole('heading', { name: "The provider's answer" }).waitFor();
+
+    // An admin signs in, must turn on 2FA for the admin console, then decides.
+    const admin = await adminBrowser.newPage();
+    await admin.goto(`${stack.baseUrl}/login`);
+    await admin.getByLabel('Email').fill('admin@anneal.local');
+    await admin.getByLabel('Password').fill(adminPassword);
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.getByRole('heading', { name: /^Welcome/ }).waitFor();
+    await nav(admin, 'Account');
+    await admin.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    const secret = (await admin.getByTestId('totp-secret').textContent())?.trim() ?? '';
+    await admin.getByLabel('6-digit code').fill(totp(secret));
+    await admin.getByRole('button', { name: 'Verify and turn on' }).click();
+    await admin.getByRole('button', { name: 'I have saved them' }).click();
+
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Disputes' }).last().click();
+    await admin.getByLabel('Show').selectOption('answered');
+    await admin.getByTestId('dispute-row').first().getByRole('link').click();
+    await admin.getByRole('heading', { name: 'What the evidence suggests' }).waitFor();
+    await admin.getByLabel('Resolution').selectOption('full_refund');
+    await admin.getByLabel('Note to both parties').fill('Slower than the estimate: refunded in full.');
+    await saveScreenshot(admin, SUITE, '11-admin-dispute');
+    await admin.getByRole('button', { name: 'Resolve dispute' }).click();
+    const refusedResolve = admin.getByRole('form', { name: 'Decide' }).getByRole('alert');
+    await admin.getByText('resolved: full refund').first().or(refusedResolve).first().waitFor();
+    expect(await refusedResolve.count(), (await refusedResolve.allTextContents()).join(' ')).toBe(0);
+
+    // The customer sees the decision and the refund in the ledger.
+    await customer.reload();
+    await customer.getByText('resolved: full refund').first().waitFor();
+    // A full refund is what was charged, to the micro-dollar (sub-cent amounts shown exactly).
+    const charged = await customer.locator('dt:text-is("Charged") + dd').textContent();
+    expect(charged).toMatch(/^\$\d+\.\d+$/);
+    expect(await customer.getByTestId('dispute-refund').textContent()).toBe(charged);
+    await nav(customer, 'Billing');
+    await customer.getByText(/Dispute resolution/).first().waitFor();
+    await saveScreenshot(customer, SUITE, '12-customer-refund');
   });
 });
 

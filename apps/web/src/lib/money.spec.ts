@@ -9,7 +9,9 @@ describe('money', () => {
     expect(formatMicros('1234567891')).toBe('$1,234.57');
     expect(formatMicros('0')).toBe('$0.00');
     expect(formatMicros('-500000')).toBe('−$0.50');
-    expect(formatMicros('-4999')).toBe('$0.00');
+    expect(formatMicros('-4999')).toBe('−$0.004999'); // below a cent: exact, never "$0.00"
+    expect(formatMicros('722')).toBe('$0.000722');
+    expect(formatMicros('-4999', { decimals: 2 })).toBe('$0.00');
     expect(formatMicros(1_500_000n, { decimals: 0 })).toBe('$2');
     expect(formatMicros('1', { decimals: 6 })).toBe('$0.000001');
     expect(formatMicros('2500000', { signed: true })).toBe('+$2.50');

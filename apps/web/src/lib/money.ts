@@ -29,7 +29,10 @@ function groupThousands(digits: string): string {
 }
 
 export interface FormatMoneyOptions {
-  /** Digits after the point, 0–6; default 2 (cents). Rounds half away from zero. */
+  /**
+   * Digits after the point, 0–6, rounding half away from zero. Default: cents, except that a
+   * non-zero amount below one cent is shown exactly ("$0.000722"), never as "$0.00".
+   */
   decimals?: number;
   /** Prefix positive amounts with "+". */
   signed?: boolean;
@@ -37,6 +40,11 @@ export interface FormatMoneyOptions {
 
 /** "$1,234.57" from "1234567891" micro-dollars; "−$0.50" for negatives. */
 export function formatMicros(value: string | bigint | number, options: FormatMoneyOptions = {}): string {
+  if (options.decimals === undefined) {
+    const micros = toMicros(value);
+    const magnitude = micros < 0n ? -micros : micros;
+    if (magnitude > 0n && magnitude < MICROS_PER_CENT) return formatMicros(micros, { ...options, decimals: 6 }).replace(/0+$/, '');
+  }
   const decimals = options.decimals ?? 2;
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > 6) throw new RangeError('decimals must be 0–6');
   const micros = toMicros(value);
