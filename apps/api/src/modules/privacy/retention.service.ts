@@ -43,23 +43,31 @@ export class RetentionService {
    * `jobs/<org>/<job>/`) of jobs that finished more than JOB_OUTPUT_RETENTION_DAYS ago and clears
    * their `artifact_keys`; the job row, its events and costs stay. A job is purged once.
    */
-  async purgeJobOutputs(now: Date = this.clock.now(), limit = 200): Promise<JobOutputsResult> {
+  async purgeJobOutputs(now: Date = this.clock.now(), options: { batchSize?: number; maxBatches?: number } = {}): Promise<JobOutputsResult> {
+    const batchSize = options.batchSize ?? 100;
+    const maxBatches = options.maxBatches ?? 20;
     const cutoff = new Date(now.getTime() - this.config.JOB_OUTPUT_RETENTION_DAYS * DAY_MS);
-    const rows = (await this.dataSource.query(
-      `SELECT j.id, j.org_id FROM jobs j LEFT JOIN job_output_purges p ON p.job_id = j.id
-        WHERE j.status = ANY($1) AND j.finished_at <= $2 AND p.job_id IS NULL
-        ORDER BY j.finished_at ASC LIMIT $3`,
-      [TERMINAL_JOB_STATUSES, cutoff, limit],
-    )) as { id: string; org_id: string }[];
     const result: JobOutputsResult = { jobs: 0, objects: 0, failed: 0 };
-    for (const row of rows) {
-      try {
-        result.objects += await this.purgeJobOutput(row.id, row.org_id, 'retention', now);
-        result.jobs += 1;
-      } catch (error) {
-        result.failed += 1;
-        this.logger.warn({ err: error, jobId: row.id }, 'job outputs could not be deleted; will retry');
+    // A job that fails is skipped for the rest of this run and retried on the next one.
+    const failedIds: string[] = [];
+    for (let batch = 0; batch < maxBatches; batch += 1) {
+      const rows = (await this.dataSource.query(
+        `SELECT j.id, j.org_id FROM jobs j LEFT JOIN job_output_purges p ON p.job_id = j.id
+          WHERE j.status = ANY($1) AND j.finished_at <= $2 AND p.job_id IS NULL AND NOT (j.id = ANY($4::uuid[]))
+          ORDER BY j.finished_at ASC LIMIT $3`,
+        [TERMINAL_JOB_STATUSES, cutoff, batchSize, failedIds],
+      )) as { id: string; org_id: string }[];
+      for (const row of rows) {
+        try {
+          result.objects += await this.purgeJobOutput(row.id, row.org_id, 'retention', now);
+          result.jobs += 1;
+        } catch (error) {
+          result.failed += 1;
+          failedIds.push(row.id);
+          this.logger.warn({ err: error, jobId: row.id }, 'job outputs could not be deleted; will retry');
+        }
       }
+      if (rows.length < batchSize) break;
     }
     return result;
   }
