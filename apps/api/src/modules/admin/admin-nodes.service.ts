@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { Node } from '../nodes/entities/node.entity.js';
 import { ReliabilityService } from '../nodes/reliability.service.js';
+import { emailOrgAdmins } from '../disputes/org-contacts.js';
 import { EmailOutboxService } from '../notifications/email-outbox.service.js';
 
 interface NodeRow {
@@ -99,12 +100,8 @@ export class AdminNodesService {
     return view(row, (await this.reliability.forNodes()).get(nodeId)?.reliability ?? null);
   }
 
-  private async notify(tx: EntityManager, orgId: string, subject: string, body: string): Promise<void> {
-    const rows: { email: string }[] = await tx.query(
-      `SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.role IN ('owner', 'admin') AND u.email IS NOT NULL`,
-      [orgId],
-    );
-    for (const row of rows) await this.emails.enqueue(tx, { to: row.email, subject: `Anneal: ${subject}`, body });
+  private notify(tx: EntityManager, orgId: string, subject: string, body: string): Promise<void> {
+    return emailOrgAdmins(tx, this.emails, orgId, subject, body);
   }
 }
 

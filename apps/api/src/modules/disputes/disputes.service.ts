@@ -18,6 +18,7 @@ import { ReliabilityService } from '../nodes/reliability.service.js';
 import { EmailOutboxService } from '../notifications/email-outbox.service.js';
 import { DisputeEvidenceService } from './dispute-evidence.service.js';
 import { suggestDisputeOutcome } from './dispute-suggestion.js';
+import { emailOrgAdmins } from './org-contacts.js';
 import { DISPUTE_REASONS, Dispute, type DisputeConsequences, type DisputeReason, type DisputeResolution, type DisputeStatus } from './entities/dispute.entity.js';
 import { ProviderReceivable } from './entities/provider-receivable.entity.js';
 
@@ -498,13 +499,8 @@ export class DisputesService {
     };
   }
 
-  /** Emails the owners and admins of an org (in the transaction: sent after commit). */
-  private async notifyOrg(tx: EntityManager, orgId: string, subject: string, lines: string[]): Promise<void> {
-    const rows: { email: string }[] = await tx.query(
-      `SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.role IN ('owner', 'admin') AND u.email IS NOT NULL AND u.status = 'active'`,
-      [orgId],
-    );
-    for (const row of rows) await this.emails.enqueue(tx, { to: row.email, subject: `Anneal: ${subject}`, body: lines.join('\n') });
+  private notifyOrg(tx: EntityManager, orgId: string, subject: string, lines: string[]): Promise<void> {
+    return emailOrgAdmins(tx, this.emails, orgId, subject, lines.join('\n'));
   }
 }
 
