@@ -135,7 +135,8 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await page.getByLabel('Dataset').selectOption({ label: 'support-chats (jsonl, 200 samples)' });
     await page.getByLabel('Steps').fill('30');
     const headline = page.getByTestId('estimate-headline');
-    await headline.waitFor({ timeout: 30_000 });
+    // The estimate for the form as it is now (not the one for the preset's 500 steps).
+    await page.locator('section.estimate-panel[aria-busy="false"]').getByTestId('estimate-headline').waitFor({ timeout: 30_000 });
     expect(await headline.textContent()).toMatch(/^~\d+ (s|min|h)[^,]*, ~\$\d+\.\d\d on 1× RTX 4090 \(community\)/);
     const rows = page.getByTestId('estimate-row');
     expect(await rows.count()).toBeGreaterThanOrEqual(1);

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { ErrorMessage } from '../components/error-message.js';
 import { EmptyState, Loading } from '../components/status.js';
 import { AccountPage } from '../features/account/components/account-page.js';
@@ -9,18 +9,20 @@ import { rolesOf, useMe, useSession } from '../features/auth/hooks/use-session.j
 import { BillingPage } from '../features/billing/components/billing-page.js';
 import { EarningsPage } from '../features/billing/components/earnings-page.js';
 import { DatasetsPage } from '../features/datasets/components/datasets-page.js';
-import { JobDetailPage } from '../features/jobs/components/job-detail-page.js';
 import { JobsPage } from '../features/jobs/components/jobs-page.js';
 import { NewJobPage } from '../features/jobs/components/new-job-page.js';
 import { AdminDisputePage, AdminDisputesPage } from '../features/disputes/components/admin-disputes-pages.js';
 import { DisputeDetailPage, DisputesPage } from '../features/disputes/components/disputes-pages.js';
 import { AdminAuditPage, AdminModerationPage, AdminNodesPage, AdminUsersPage } from '../features/admin/components/admin-pages.js';
 import { HomePage } from '../features/home/components/home-page.js';
-import { NodeDetailPage } from '../features/provider/components/node-detail-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.js';
 import { AVAILABLE } from './available.js';
 import { Shell } from './shell.js';
+
+// Pages with charts load recharts on first visit, keeping it out of the first download.
+const NodeDetailPage = lazy(() => import('../features/provider/components/node-detail-page.js').then((m) => ({ default: m.NodeDetailPage })));
+const JobDetailPage = lazy(() => import('../features/jobs/components/job-detail-page.js').then((m) => ({ default: m.JobDetailPage })));
 
 const PUBLIC_PATHS = new Set(['/login', '/signup']);
 
@@ -65,7 +67,11 @@ export function Routes() {
     );
   }
 
-  return <Shell me={me.data}>{page(pathname, me.data)}</Shell>;
+  return (
+    <Shell me={me.data}>
+      <Suspense fallback={<Loading />}>{page(pathname, me.data)}</Suspense>
+    </Shell>
+  );
 }
 
 function Redirect({ to }: { to: string }) {

@@ -83,7 +83,7 @@ export function DisputeView({ dispute, showSuggestion }: { dispute: Dispute; sho
           </dd>
           <dt>Telemetry</dt>
           <dd>
-            {e.telemetry.summary.sampleCount} samples; mean utilisation {e.telemetry.summary.utilizationPctMean ?? '—'}%, max temperature {e.telemetry.summary.temperatureCMax ?? '—'}°C
+            {e.telemetry.summary.sampleCount} {e.telemetry.summary.sampleCount === 1 ? 'sample' : 'samples'}; mean utilisation {e.telemetry.summary.utilizationPctMean ?? '—'}%, max temperature {e.telemetry.summary.temperatureCMax ?? '—'}°C
           </dd>
           <dt>Step time</dt>
           <dd>
