@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
+import { returningRows } from '../../core/database/returning-rows.js';
 import { badRequest, conflict, notFound } from '../../core/errors/app-error.js';
 import { LOGGER } from '../../core/logging/logger.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -108,7 +109,10 @@ export class AdminUsersService {
     return view(row, flags.get(userId) ?? null);
   }
 
-  /** Suspends an account: it can no longer sign in or use its keys, and its live jobs are asked to stop. */
+  /**
+   * Suspends an account: it can no longer sign in or use its keys, its live jobs are asked to stop,
+   * and the nodes of its personal org are quarantined (no offers) until it is reinstated.
+   */
   async suspend(admin: Principal, userId: string, reason: string, meta: RequestMeta) {
     if (userId === admin.userId) throw conflict('cannot_suspend_self', 'You cannot suspend your own account.');
     const now = this.clock.now();
@@ -118,6 +122,17 @@ export class AdminUsersService {
       if (found.status === 'deleted') throw conflict('user_deleted', 'This account was deleted; there is nothing to suspend.');
       if (found.status === 'suspended') throw conflict('already_suspended', 'This account is suspended already.');
       await tx.update(User, { id: userId }, { status: 'suspended' });
+      // Its personal org's nodes stop offering GPUs with it (released again on reinstatement).
+      const quarantined = returningRows<{ id: string }>(
+        await tx.query(`UPDATE nodes SET quarantined_at = $2, quarantine_reason = $3 WHERE org_id = $1 AND deleted_at IS NULL AND quarantined_at IS NULL RETURNING id`, [
+          found.personalOrgId,
+          now,
+          suspensionReason(userId),
+        ]),
+      );
+      if (quarantined.length > 0) {
+        await this.audit.record({ actor: admin, orgId: found.personalOrgId, action: 'node.quarantined', target: { type: 'user', id: userId }, meta, details: { nodeIds: quarantined.map((n) => n.id), cause: 'account_suspended' } }, tx);
+      }
       await this.audit.record({ actor: admin, orgId: found.personalOrgId, action: 'admin.user_suspended', target: { type: 'user', id: userId }, meta, details: { reason } }, tx);
       if (found.email) {
         await this.emails.enqueue(tx, { to: found.email, subject: 'Anneal: your account is suspended', body: `Your Anneal account was suspended on ${now.toISOString()} for review.\n\nReason: ${reason}\n\nRunning jobs are being stopped. Reply to this email to have the decision reviewed.` });
@@ -135,6 +150,12 @@ export class AdminUsersService {
       if (!found) throw notFound('User');
       if (found.status !== 'suspended') throw conflict('not_suspended', 'Only a suspended account can be reinstated.');
       await tx.update(User, { id: userId }, { status: 'active' });
+      const released = returningRows<{ id: string }>(
+        await tx.query('UPDATE nodes SET quarantined_at = NULL, quarantine_reason = NULL WHERE quarantine_reason = $1 RETURNING id', [suspensionReason(userId)]),
+      );
+      if (released.length > 0) {
+        await this.audit.record({ actor: admin, orgId: found.personalOrgId, action: 'node.released', target: { type: 'user', id: userId }, meta, details: { nodeIds: released.map((n) => n.id), cause: 'account_reinstated' } }, tx);
+      }
       await this.audit.record({ actor: admin, orgId: found.personalOrgId, action: 'admin.user_reinstated', target: { type: 'user', id: userId }, meta, details: { note: note ?? null } }, tx);
       if (found.email) await this.emails.enqueue(tx, { to: found.email, subject: 'Anneal: your account is active again', body: `Your Anneal account was reinstated.${note ? `\n\n${note}` : ''}` });
     });
@@ -162,6 +183,11 @@ export class AdminUsersService {
     }
     return stopped;
   }
+}
+
+/** The quarantine reason that marks nodes held because their owner's account is suspended. */
+function suspensionReason(userId: string): string {
+  return `account_suspended:${userId}`;
 }
 
 function view(u: UserRow, flag: UserFlag | null) {

@@ -4,7 +4,8 @@ import { topUp } from '../../testing/fixtures.js';
 import { signUp, startTestApp, type HttpClient, type TestApp } from '../../testing/test-app.js';
 import { TestClock } from '../../testing/test-clock.js';
 import { BillingService } from '../billing/billing.service.js';
-import { MIN, jobRow, signUpAdmin, type Account } from '../disputes/testing/dispute-fixtures.js';
+import { MIN, insertNode, jobRow, signUpAdmin, type Account } from '../disputes/testing/dispute-fixtures.js';
+import { DbCommunityNodeSource } from '../nodes/community-node-source.js';
 import { Job } from '../jobs/entities/job.entity.js';
 import { ModerationResult } from '../moderation/entities/moderation-result.entity.js';
 
@@ -104,6 +105,7 @@ describe('admin: moderation review, account review, audit log (real Postgres + N
       { ...jobRow(queuedId, offender.orgId, offender.userId, 'queued', clock.now()), holdId: hold.holdId, holdMicros: hold.amountMicros },
       { ...jobRow(runningId, offender.orgId, offender.userId, 'running', new Date(clock.now().getTime() - 10 * MIN)), startedAt: clock.now() },
     ] as never);
+    const offenderNode = await insertNode(t, offender.orgId, clock.now());
     const heldBefore = (await billing.balance(offender.orgId)).heldMicros;
     expect(heldBefore).toBe(2_000_000n);
 
@@ -122,6 +124,8 @@ describe('admin: moderation review, account review, audit log (real Postgres + N
     expect((byId.get(queuedId) as { status: string }).status).toBe('canceled');
     expect((byId.get(runningId) as { cancel_requested_at: Date | null }).cancel_requested_at).not.toBeNull();
     expect((await billing.balance(offender.orgId)).heldMicros).toBe(0n);
+    // Its GPUs stop being offered.
+    expect((await t.app.get(DbCommunityNodeSource).getNode(offenderNode))?.listed).toBe(false);
 
     expect((await http.post(`/v1/admin/users/${offender.userId}/suspend`, { reason: 'Again.' }, admin.accessToken)).status).toBe(409);
     const self = await http.post(`/v1/admin/users/${admin.userId}/suspend`, { reason: 'Oops.' }, admin.accessToken);
@@ -133,6 +137,7 @@ describe('admin: moderation review, account review, audit log (real Postgres + N
     expect(reinstated.status).toBe(200);
     expect(reinstated.body.status).toBe('active');
     expect((await http.get('/v1/me', offender.accessToken)).status).toBe(200);
+    expect((await t.app.get(DbCommunityNodeSource).getNode(offenderNode))?.listed).toBe(true);
     expect((await http.post(`/v1/admin/users/${offender.userId}/reinstate`, {}, admin.accessToken)).status).toBe(409);
 
     const emails = await t.dataSource.query('SELECT subject FROM email_outbox WHERE to_address = $1 ORDER BY created_at', [offender.email]);
