@@ -90,7 +90,7 @@ export const configSchema = z
     BENCHMARK_TABLES_DIR: z.string().optional().describe('Directory of the public step-time tables to import (defaults to libs/benchmarks/data/step-times in the repository).'),
     ESTIMATE_OFFERS_CACHE_MS: positiveInt.default(1000).describe('How long POST /v1/estimates reuses one listing of all offers before listing again (refreshed in the background).'),
     JOB_LOG_RETENTION_DAYS: positiveInt.default(90).describe('Days job log lines and metric series are kept; older ones are deleted by the retention cron.'),
-    NETWORK_IDENTIFIER_RETENTION_DAYS: positiveInt.default(90).describe('Days raw IP addresses and user agents stay on audit entries and sessions before they are nulled (the entries are kept).'),
+    NETWORK_IDENTIFIER_RETENTION_DAYS: positiveInt.default(90).describe('Days raw IP addresses and user agents stay on audit entries and sessions before they are nulled (the entries are kept), and sent emails before they are deleted.'),
     DATA_EXPORT_TTL_DAYS: positiveInt.default(7).describe('Days a personal data export (GET /v1/me/export) stays downloadable before its archive is deleted.'),
     DISPUTE_WINDOW_DAYS: positiveInt.default(14).describe('Days after an attempt ended during which its customer may open a dispute on it.'),
     DISPUTE_OFFLINE_THRESHOLD_SECONDS: positiveInt.default(120).describe('A node out of contact at least this long before a disputed attempt ended makes the suggestion a full refund.'),

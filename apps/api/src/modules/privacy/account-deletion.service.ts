@@ -52,7 +52,7 @@ export function deletedUserRef(userId: string, secret: string): string {
  * stays with its other members — unless they are its only owner, which is refused until they
  * hand ownership to someone else. Personal data is removed (email, name, password hash, 2FA
  * secret, recovery codes, sessions, API keys they created, pending invites to their address,
- * data exports; in closed organizations also dataset and job names, validation prompts, training
+ * emails to their address, data exports; in closed organizations also dataset and job names, validation prompts, training
  * logs and metrics); audit entries keep an anonymized actor (`deleted:<ref>`), and ledger and invoice
  * rows stay under the organization id (tax law), the organization renamed to that reference.
  */
@@ -135,7 +135,10 @@ export class AccountDeletionService {
         await manager.query(`DELETE FROM job_metrics WHERE job_id IN (SELECT id FROM jobs WHERE org_id = ANY($1))`, [closing]);
       }
       await manager.query(`DELETE FROM api_keys WHERE created_by = $1`, [user.id]);
-      if (user.email) await manager.query(`DELETE FROM invites WHERE email = $1 AND accepted_at IS NULL`, [user.email]);
+      if (user.email) {
+        await manager.query(`DELETE FROM invites WHERE email = $1 AND accepted_at IS NULL`, [user.email]);
+        await manager.query(`DELETE FROM email_outbox WHERE lower(to_address) = $1`, [user.email]);
+      }
       await manager.query(`DELETE FROM sessions WHERE user_id = $1`, [user.id]);
       await manager.query(`DELETE FROM recovery_codes WHERE user_id = $1`, [user.id]);
       await manager.query(`DELETE FROM memberships WHERE user_id = $1`, [user.id]);

@@ -121,6 +121,7 @@ describe('data subject rights: export and account deletion (real Postgres, NATS,
        VALUES (gen_random_uuid(), $1, '2026-10', '2026-10-01', '2026-11-01', 'usd', 0, 0, 20000000, 0, '[]', now())`,
       [user.orgId],
     );
+    await t.dataSource.query(`INSERT INTO email_outbox (id, to_address, subject, body, created_at, sent_at, attempts) VALUES (gen_random_uuid(), $1, 'Welcome', 'Hi Grace', now(), now(), 1)`, [user.email]);
     const transfersBefore = await t.dataSource.query(
       `SELECT t.id FROM ledger_transfers t JOIN ledger_accounts a ON a.id IN (t.debit_account_id, t.credit_account_id) WHERE a.owner_id = $1 ORDER BY t.id`,
       [user.orgId],
@@ -167,6 +168,7 @@ describe('data subject rights: export and account deletion (real Postgres, NATS,
       expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE user_id = $1`, [user.userId]))[0].n, table).toBe(0);
     }
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM api_keys WHERE created_by = $1 OR org_id = $2', [user.userId, user.orgId]))[0].n).toBe(0);
+    expect((await t.dataSource.query('SELECT count(*)::int AS n FROM email_outbox WHERE to_address = $1', [user.email]))[0].n).toBe(0);
     const [org] = await t.dataSource.query('SELECT name FROM organizations WHERE id = $1', [user.orgId]);
     expect(org.name).toMatch(/^Deleted organization [0-9a-f]{16}$/);
     expect(org.name).not.toContain('Grace');

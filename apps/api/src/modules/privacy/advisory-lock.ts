@@ -6,6 +6,7 @@ export const PRIVACY_LOCK_KEYS = {
   jobTelemetry: 0x70726a74, // "prjt"
   networkIdentifiers: 0x70726e69, // "prni"
   exports: 0x70726578, // "prex"
+  sentEmails: 0x7072656d, // "prem"
 } as const;
 
 /**

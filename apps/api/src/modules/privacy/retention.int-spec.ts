@@ -124,6 +124,22 @@ describe('retention (real Postgres, NATS, S3 protocol)', () => {
     expect(await retention.redactNetworkIdentifiers(later)).toEqual({ auditEntries: 0, sessions: 0 });
   });
 
+  it('deletes sent emails after 90 days and keeps unsent ones for the sender', async () => {
+    const now = clock.now();
+    const old = new Date(now.getTime() - 91 * DAY_MS);
+    await t.dataSource.query(
+      `INSERT INTO email_outbox (id, to_address, subject, body, created_at, sent_at, attempts) VALUES
+        (gen_random_uuid(), 'old-sent@example.com', 'Invite', 'Join us', $1, $1, 1),
+        (gen_random_uuid(), 'old-unsent@example.com', 'Invite', 'Join us', $1, NULL, 5),
+        (gen_random_uuid(), 'new-sent@example.com', 'Invite', 'Join us', $2, $2, 1)`,
+      [old, now],
+    );
+    expect(await scheduler.runSentEmails(now)).toEqual({ emails: 1 });
+    const left = (await t.dataSource.query(`SELECT to_address FROM email_outbox WHERE to_address LIKE '%-sent@example.com' OR to_address LIKE '%-unsent@example.com' ORDER BY to_address`)) as { to_address: string }[];
+    expect(left.map((r) => r.to_address)).toEqual(['new-sent@example.com', 'old-unsent@example.com']);
+    expect(await retention.purgeSentEmails(now)).toEqual({ emails: 0 });
+  });
+
   it('runs each cron in one replica at a time: a held advisory lock makes the run a no-op', async () => {
     const runner = t.dataSource.createQueryRunner();
     await runner.connect();

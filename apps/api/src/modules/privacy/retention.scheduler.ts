@@ -40,6 +40,11 @@ export class RetentionScheduler {
     if (this.config.SCHEDULER_ENABLED) await this.runNetworkIdentifiers();
   }
 
+  @Interval('privacy-sent-emails', HOUR_MS)
+  async sentEmailsTick(): Promise<void> {
+    if (this.config.SCHEDULER_ENABLED) await this.runSentEmails();
+  }
+
   @Interval('privacy-exports', HOUR_MS)
   async exportsTick(): Promise<void> {
     if (this.config.SCHEDULER_ENABLED) await this.runExports();
@@ -55,6 +60,10 @@ export class RetentionScheduler {
 
   runNetworkIdentifiers(now?: Date) {
     return this.run('IP addresses and user agents', PRIVACY_LOCK_KEYS.networkIdentifiers, () => this.retention.redactNetworkIdentifiers(now));
+  }
+
+  runSentEmails(now?: Date) {
+    return this.run('sent emails', PRIVACY_LOCK_KEYS.sentEmails, () => this.retention.purgeSentEmails(now));
   }
 
   runExports(now?: Date) {

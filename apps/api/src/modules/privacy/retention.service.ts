@@ -119,6 +119,20 @@ export class RetentionService {
     return { auditEntries, sessions };
   }
 
+  /**
+   * Deletes sent emails (address, subject, body: invites, sign-in notices) older than
+   * NETWORK_IDENTIFIER_RETENTION_DAYS; unsent ones stay for the sender to retry.
+   */
+  async purgeSentEmails(now: Date = this.clock.now()): Promise<{ emails: number }> {
+    const cutoff = new Date(now.getTime() - this.config.NETWORK_IDENTIFIER_RETENTION_DAYS * DAY_MS);
+    let emails = 0;
+    for (;;) {
+      const count = affected(await this.dataSource.query(`DELETE FROM email_outbox WHERE id IN (SELECT id FROM email_outbox WHERE sent_at < $1 LIMIT ${BATCH}) RETURNING id`, [cutoff]));
+      emails += count;
+      if (count < BATCH) return { emails };
+    }
+  }
+
   /** Deletes the archives of personal data exports past their expiry and marks them expired. */
   async expireDataExports(now: Date = this.clock.now()): Promise<{ expired: number; failed: number }> {
     const rows = await this.dataSource.manager
