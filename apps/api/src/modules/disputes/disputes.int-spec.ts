@@ -65,6 +65,13 @@ describe('disputes (real Postgres + NATS)', () => {
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM disputes'))[0].n).toBe(0);
   });
 
+  it('documents the routes in the OpenAPI description', async () => {
+    const openapi = await http.get('/openapi.json');
+    expect(Object.keys(openapi.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/disputes', '/v1/disputes/{id}', '/v1/disputes/{id}/respond', '/v1/admin/disputes/{id}/resolve', '/v1/admin/moderation/{id}/review', '/v1/admin/users/{id}/suspend', '/v1/admin/nodes/{id}/quarantine', '/v1/admin/audit']),
+    );
+  });
+
   it('refuses a bad reason with a field error', async () => {
     const response = await http.post('/v1/disputes', { jobId, reason: 'because', description: 'The node failed in the middle.' }, customer.accessToken);
     expect(response.status).toBe(400);
