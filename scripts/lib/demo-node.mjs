@@ -68,9 +68,11 @@ export async function startDemoNode({ root, baseUrl, dataDir, natsUrl, log }) {
 
   const credentials = readJson(join(home, 'credentials.json'));
   let registered = false;
-  if (credentials?.nodeId && credentials.natsUrl === natsUrl) {
+  if (credentials?.nodeId) {
     const existing = await api(baseUrl, 'GET', `/v1/provider/nodes/${credentials.nodeId}`, { token });
-    registered = existing.status === 200;
+    registered = existing.status === 200 && credentials.natsUrl === natsUrl;
+    // The local NATS moved (a new port): register afresh and remove the node that cannot connect any more.
+    if (existing.status === 200 && !registered) await api(baseUrl, 'DELETE', `/v1/provider/nodes/${credentials.nodeId}`, { token });
   }
   if (!registered) {
     const created = await api(baseUrl, 'POST', '/v1/provider/nodes/join-tokens', { token });

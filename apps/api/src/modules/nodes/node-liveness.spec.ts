@@ -60,6 +60,17 @@ describe('NodeLiveness', () => {
     expect(liveness.takeChanges().at(-1)?.reason).toBe('deregistered');
   });
 
+  it('after a restart dates the loss of a node that never came back from its last known heartbeat', () => {
+    const liveness = new NodeLiveness();
+    const boot = T0 + 3_600_000;
+    const node = liveness.upsert({ nodeId: 'n1', orgId: 'o1', publicKey: 'U', simulated: false, state: 'online', stateSinceMs: T0, lastBeatMs: boot, graceFromMs: T0 + 60_000 }, boot);
+    liveness.sweep(boot + SUSPECT_AFTER_MS + 1);
+    expect(node.state).toBe('online');
+    liveness.sweep(boot + OFFLINE_AFTER_MS + 1);
+    expect(node.state).toBe('offline');
+    expect(liveness.takeChanges()).toEqual([{ nodeId: 'n1', from: 'online', to: 'offline', atMs: T0 + 60_000 + OFFLINE_AFTER_MS, reason: 'heartbeat_timeout' }]);
+  });
+
   it('samples telemetry once per minute', () => {
     const { liveness, node } = fresh();
     for (let i = 0; i < 90; i += 1) liveness.applyHeartbeat(node, heartbeat(i + 1), T0 + i * 2_000);

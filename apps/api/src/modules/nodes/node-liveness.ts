@@ -32,6 +32,12 @@ export interface LiveNode {
   lastSampleMinuteMs: number | null;
   /** Refused messages by reason, since this process started. */
   rejected: Record<string, number>;
+  /**
+   * Set at boot for a node the database last saw alive: its last heartbeat as written (up to 30 s
+   * old). Until a heartbeat arrives, `lastBeatMs` is a grace period from boot; if none comes, the
+   * offline event is dated from this instead of the moment the grace ran out.
+   */
+  graceFromMs: number | null;
 }
 
 export interface StateChange {
@@ -71,6 +77,7 @@ export interface NodeSeed {
   lastBeatMs?: number | null;
   lastSeq?: number;
   lastWrittenMs?: number | null;
+  graceFromMs?: number | null;
   agentState?: Heartbeat['state'] | null;
   gpus?: GpuTelemetry[] | null;
   runningAttempt?: RunningAttempt | null;
@@ -126,6 +133,7 @@ export class NodeLiveness {
       dirty: false,
       lastSampleMinuteMs: null,
       rejected: {},
+      graceFromMs: seed.graceFromMs ?? null,
     };
     this.#nodes.set(node.nodeId, node);
     return node;
@@ -141,6 +149,7 @@ export class NodeLiveness {
     if (heartbeat.seq <= node.lastSeq) return 'stale';
     node.lastSeq = heartbeat.seq;
     node.lastBeatMs = nowMs;
+    node.graceFromMs = null;
     node.agentState = heartbeat.state;
     node.agentVersion = heartbeat.agentVersion;
     node.gpus = heartbeat.gpus;
@@ -177,8 +186,13 @@ export class NodeLiveness {
         // The consumer is behind (heartbeats wait in the queue): silence says nothing now.
       } else if (node.state !== 'offline' && node.lastBeatMs !== null) {
         const silentMs = nowMs - node.lastBeatMs;
-        if (silentMs > OFFLINE_AFTER_MS) this.#transition(node, 'offline', nowMs, 'heartbeat_timeout');
-        else if (silentMs > SUSPECT_AFTER_MS && node.state === 'online') this.#transition(node, 'suspect', nowMs, 'missed_heartbeats');
+        if (silentMs > OFFLINE_AFTER_MS) {
+          // After a restart of the API, date the loss from the last heartbeat the database saw.
+          const atMs = node.graceFromMs === null ? nowMs : Math.max(Math.min(nowMs, node.graceFromMs + OFFLINE_AFTER_MS), node.stateSinceMs);
+          this.#transition(node, 'offline', atMs, 'heartbeat_timeout');
+          node.graceFromMs = null;
+        }
+        else if (silentMs > SUSPECT_AFTER_MS && node.state === 'online' && node.graceFromMs === null) this.#transition(node, 'suspect', nowMs, 'missed_heartbeats');
       } else if (node.state !== 'offline' && node.lastBeatMs === null) {
         this.#transition(node, 'offline', nowMs, 'heartbeat_timeout');
       }

@@ -181,6 +181,7 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
         // A node the database last saw alive gets a full grace period from now: its beats resume
         // without a spurious offline/online pair, and a dead one goes offline 10 s after boot.
         lastBeatMs: alive ? nowMs : (row.last_heartbeat_at?.getTime() ?? null),
+        graceFromMs: alive ? (row.last_heartbeat_at?.getTime() ?? row.state_changed_at.getTime()) : null,
         lastSeq: row.last_seq === null ? -1 : Number(row.last_seq),
         lastWrittenMs: row.last_written_at?.getTime() ?? null,
         agentState: row.agent_state,
