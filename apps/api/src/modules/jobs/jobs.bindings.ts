@@ -160,7 +160,7 @@ export class ComputeBinding implements ComputePort {
   /** Inside the attempt's transaction: the node is reserved for it, or the offer is skipped. */
   async reserveNode(manager: EntityManager, nodeId: string, attemptId: string): Promise<boolean> {
     const rows = returningRows<{ id: string }>(
-      await manager.query(`UPDATE nodes SET reserved_for_attempt_id = $2 WHERE id = $1 AND reserved_for_attempt_id IS NULL AND deleted_at IS NULL RETURNING id`, [nodeId, attemptId]),
+      await manager.query(`UPDATE nodes SET reserved_for_attempt_id = $2 WHERE id = $1 AND reserved_for_attempt_id IS NULL AND deleted_at IS NULL AND quarantined_at IS NULL RETURNING id`, [nodeId, attemptId]),
     );
     return rows.length === 1;
   }
