@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { json, renderWithApi } from '../../../test-utils.js';
+import type { ApiKey } from '../api/api-keys.api.js';
 import { ApiKeysPage } from './api-keys-page.js';
 
 afterEach(() => {
@@ -8,11 +9,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const key = { id: 'k1', name: 'CI', prefix: 'ak_abcdefgh', scopes: ['jobs:read'], createdBy: 'u', createdAt: '2026-11-22T08:00:00Z', lastUsedAt: null, revokedAt: null };
+const key: ApiKey = { id: 'k1', name: 'CI', prefix: 'ak_abcdefgh', scopes: ['jobs:read'], createdBy: 'u', createdAt: '2026-11-22T08:00:00Z', lastUsedAt: null, revokedAt: null };
 
 describe('ApiKeysPage', () => {
   it('shows a new key once with its scopes, and revokes only after confirmation', async () => {
-    let keys = [] as (typeof key)[];
+    let keys: ApiKey[] = [];
     const { requests } = renderWithApi(<ApiKeysPage />, (url, init) => {
       if (url === '/v1/api-keys' && init.method === 'POST') {
         keys = [key];
