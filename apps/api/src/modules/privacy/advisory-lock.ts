@@ -7,6 +7,7 @@ export const PRIVACY_LOCK_KEYS = {
   networkIdentifiers: 0x70726e69, // "prni"
   exports: 0x70726578, // "prex"
   sentEmails: 0x7072656d, // "prem"
+  trainedDatasets: 0x70726474, // "prdt"
 } as const;
 
 /**

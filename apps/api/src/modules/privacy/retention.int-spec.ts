@@ -49,6 +49,22 @@ describe('retention (real Postgres, NATS, S3 protocol)', () => {
     expect((await t.http.get(`/v1/datasets/${kept.id}`, customer.accessToken)).body.status).toBe('ready');
   });
 
+  it('retries "delete after training" when the deletion right after the job did not happen, and waits for jobs still using the dataset', async () => {
+    const dataset = await readyDataset(t.http, customer.accessToken, { deleteAfterTraining: true });
+    const done = await runningAttempt(t, customer.accessToken, dataset.id);
+    const active = await runningAttempt(t, customer.accessToken, dataset.id);
+    // As if storage had been down when the first job succeeded: the job is done, the dataset is not deleted.
+    await t.dataSource.query(`UPDATE attempts SET status = 'ended', end_reason = 'completed', ended_at = now() WHERE id = $1`, [done.attemptId]);
+    await t.dataSource.query(`UPDATE jobs SET status = 'succeeded', finished_at = now() WHERE id = $1`, [done.jobId]);
+    expect(await scheduler.runTrainedDatasets()).toEqual({ deleted: 0, failed: 0 });
+    expect((await t.http.get(`/v1/datasets/${dataset.id}`, customer.accessToken)).body.status).toBe('ready');
+    await t.dataSource.query(`UPDATE attempts SET status = 'ended', end_reason = 'user_canceled', ended_at = now() WHERE id = $1`, [active.attemptId]);
+    await t.dataSource.query(`UPDATE jobs SET status = 'canceled', finished_at = now() WHERE id = $1`, [active.jobId]);
+    expect(await scheduler.runTrainedDatasets()).toEqual({ deleted: 1, failed: 0 });
+    expect((await t.http.get(`/v1/datasets/${dataset.id}`, customer.accessToken)).body.status).toBe('deleted');
+    expect(await retention.deleteTrainedDatasets()).toEqual({ deleted: 0, failed: 0 });
+  });
+
   it('deletes job outputs after the download window, clears artifact_keys, keeps the job, and is idempotent', async () => {
     const dataset = await readyDataset(t.http, customer.accessToken);
     const run = await runningAttempt(t, customer.accessToken, dataset.id);

@@ -30,6 +30,11 @@ export class RetentionScheduler {
     if (this.config.SCHEDULER_ENABLED) await this.runJobOutputs();
   }
 
+  @Interval('privacy-trained-datasets', 10 * 60_000)
+  async trainedDatasetsTick(): Promise<void> {
+    if (this.config.SCHEDULER_ENABLED) await this.runTrainedDatasets();
+  }
+
   @Interval('privacy-job-telemetry', HOUR_MS)
   async jobTelemetryTick(): Promise<void> {
     if (this.config.SCHEDULER_ENABLED) await this.runJobTelemetry();
@@ -52,6 +57,10 @@ export class RetentionScheduler {
 
   runJobOutputs(now?: Date) {
     return this.run('job outputs', PRIVACY_LOCK_KEYS.jobOutputs, () => this.retention.purgeJobOutputs(now));
+  }
+
+  runTrainedDatasets() {
+    return this.run('datasets deleted after training', PRIVACY_LOCK_KEYS.trainedDatasets, () => this.retention.deleteTrainedDatasets());
   }
 
   runJobTelemetry(now?: Date) {

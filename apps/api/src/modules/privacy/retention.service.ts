@@ -6,6 +6,7 @@ import { CLOCK, type Clock } from '../../core/clock/clock.js';
 import { returningRows } from '../../core/database/returning-rows.js';
 import { LOGGER } from '../../core/logging/logger.js';
 import { ObjectStorage } from '../../core/storage/object-storage.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
 import { TERMINAL_JOB_STATUSES } from '../jobs/job-state.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { DataExport } from './entities/data-export.entity.js';
@@ -33,6 +34,7 @@ export class RetentionService {
     private readonly dataSource: DataSource,
     private readonly storage: ObjectStorage,
     private readonly jobs: JobsService,
+    private readonly datasets: DatasetsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -86,6 +88,33 @@ export class RetentionService {
       }
     });
     return objects;
+  }
+
+  /**
+   * The safety net of "delete after training": a dataset so marked that a job has trained on
+   * successfully and no job still uses is deleted, in case the deletion right after the job
+   * (AttemptLifecycle.endAttempt) failed, e.g. because storage was down at that moment.
+   */
+  async deleteTrainedDatasets(limit = 500): Promise<{ deleted: number; failed: number }> {
+    const rows = (await this.dataSource.query(
+      `SELECT d.id FROM datasets d
+        WHERE d.delete_after_training AND d.status <> 'deleted'
+          AND EXISTS (SELECT 1 FROM jobs j WHERE j.dataset_id = d.id AND j.status = 'succeeded')
+          AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dataset_id = d.id AND NOT (j.status = ANY($1)))
+        LIMIT $2`,
+      [TERMINAL_JOB_STATUSES, limit],
+    )) as { id: string }[];
+    let deleted = 0;
+    let failed = 0;
+    for (const row of rows) {
+      try {
+        if (await this.datasets.deleteAfterTraining(row.id)) deleted += 1;
+      } catch (error) {
+        failed += 1;
+        this.logger.warn({ err: error, datasetId: row.id }, 'trained dataset could not be deleted; will retry');
+      }
+    }
+    return { deleted, failed };
   }
 
   /** Deletes job log lines and metric points older than JOB_LOG_RETENTION_DAYS, in batches. */
