@@ -137,7 +137,7 @@ export function UploadDataset() {
           </p>
         ) : null}
         <ErrorMessage error={error} />
-        <button type="submit" disabled={!file || busy || name.trim() === ''}>
+        <button type="submit" disabled={!file || busy || phase.step === 'done' || name.trim() === ''}>
           {busy ? 'Uploading…' : 'Upload'}
         </button>
       </form>
