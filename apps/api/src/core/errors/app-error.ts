@@ -82,6 +82,7 @@ export type ErrorCode =
   | 'attempt_token_revoked'
   | 'reauthentication_failed'
   | 'transfer_ownership_first'
+  | 'nodes_busy'
   | 'storage_unavailable'
   | (string & {});
 

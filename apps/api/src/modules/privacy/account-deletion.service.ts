@@ -17,6 +17,7 @@ import { TotpService } from '../auth/totp.service.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { TERMINAL_JOB_STATUSES } from '../jobs/job-state.js';
 import { JobsService } from '../jobs/jobs.service.js';
+import { NodesService } from '../nodes/nodes.service.js';
 import type { OrgRole } from '../orgs/entities/membership.entity.js';
 import { User } from '../users/entities/user.entity.js';
 import { DataExport } from './entities/data-export.entity.js';
@@ -50,7 +51,8 @@ export function deletedUserRef(userId: string, secret: string): string {
  * them (active jobs canceled, holds released, datasets and job outputs deleted from storage, API
  * keys removed); in a shared organization only their membership goes, and the organization's data
  * stays with its other members — unless they are its only owner, which is refused until they
- * hand ownership to someone else. Personal data is removed (email, name, password hash, 2FA
+ * hand ownership to someone else. A closing provider org's nodes are removed (tokens revoked);
+ * while one of them runs a customer's attempt, deletion is refused until it is drained. Personal data is removed (email, name, password hash, 2FA
  * secret, recovery codes, sessions, API keys they created, pending invites to their address,
  * emails to their address, data exports; in closed organizations also dataset and job names, validation prompts, training
  * logs and metrics); audit entries keep an anonymized actor (`deleted:<ref>`), and ledger and invoice
@@ -63,6 +65,7 @@ export class AccountDeletionService {
     private readonly storage: ObjectStorage,
     private readonly jobs: JobsService,
     private readonly datasets: DatasetsService,
+    private readonly nodes: NodesService,
     private readonly retention: RetentionService,
     private readonly audit: AuditService,
     private readonly passwords: PasswordService,
@@ -95,6 +98,18 @@ export class AccountDeletionService {
     }
     const closing = memberships.filter((m) => m.others === 0).map((m) => m.orgId);
     const leaving = memberships.filter((m) => m.others > 0).map((m) => m.orgId);
+    // A node of a closing provider org that is training someone's job is not pulled from under it.
+    const busy = closing.length
+      ? ((await this.dataSource.query(
+          `SELECT DISTINCT n.id FROM nodes n JOIN attempts a ON a.node_id = n.id AND a.status <> 'ended' WHERE n.org_id = ANY($1) AND n.deleted_at IS NULL`,
+          [closing],
+        )) as { id: string }[])
+      : [];
+    if (busy.length > 0) {
+      throw conflict('nodes_busy', `${busy.length === 1 ? 'One of your nodes is' : `${busy.length} of your nodes are`} running a customer's job. Drain ${busy.length === 1 ? 'it' : 'them'} (POST /v1/provider/nodes/:id/drain) and delete the account once the job has finished.`, {
+        nodeIds: busy.map((n) => n.id),
+      });
+    }
     const now = this.clock.now();
     const ref = deletedUserRef(user.id, this.config.AUTH_TOKEN_SECRET);
     const result: AccountDeletionResult = { deletedAt: now.toISOString(), organizationsClosed: closing.length, membershipsRemoved: leaving.length, jobsCanceled: 0, datasetsDeleted: 0, objectsDeleted: 0 };
@@ -110,6 +125,9 @@ export class AccountDeletionService {
       }
       result.datasetsDeleted += await this.datasets.deleteAllForOrg(orgId);
       const jobs = (await this.dataSource.query(`SELECT id, status = ANY($2) AS terminal FROM jobs WHERE org_id = $1`, [orgId, TERMINAL_JOB_STATUSES])) as { id: string; terminal: boolean }[];
+      // Nodes are removed: their tokens revoked, their messages refused, no more jobs placed on them.
+      const nodes = (await this.dataSource.query(`SELECT id FROM nodes WHERE org_id = $1 AND deleted_at IS NULL`, [orgId])) as { id: string }[];
+      for (const node of nodes) await this.nodes.remove(acting, node.id, meta);
       for (const job of jobs) {
         // A job still stopping (cancel requested on a running machine) may upload once more: its
         // outputs are deleted now and, unrecorded, again by the retention cron after it finishes.

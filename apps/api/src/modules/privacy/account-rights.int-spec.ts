@@ -5,6 +5,7 @@ import { ObjectStorage } from '../../core/storage/object-storage.js';
 import { readyDataset, topUp } from '../../testing/fixtures.js';
 import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
 import { TestClock } from '../../testing/test-clock.js';
+import { SimulatedNode } from '../nodes/node-sim.js';
 import { RetentionService } from './retention.service.js';
 import { runningAttempt } from './testing/running-attempt.js';
 
@@ -212,6 +213,41 @@ describe('data subject rights: export and account deletion (real Postgres, NATS,
     // The owner's org and its data are untouched.
     expect((await t.http.get(`/v1/datasets/${sharedDataset.id}`, owner.accessToken)).body.status).toBe('ready');
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM memberships WHERE org_id = $1', [owner.orgId]))[0].n).toBe(1);
+  });
+});
+
+describe('account deletion of a provider', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ s3: true });
+  });
+
+  afterAll(() => t?.close());
+
+  it("removes the closed org's nodes (tokens revoked), but not while one runs a customer's job", async () => {
+    const provider = await signUp(t.http);
+    expect((await t.http.post(`/v1/orgs/${provider.orgId}/provider`, {}, provider.accessToken)).status).toBe(200);
+    const joinToken = await t.http.post('/v1/provider/nodes/join-tokens', {}, provider.accessToken);
+    const joined = await t.http.post('/v1/provider/nodes/join', new SimulatedNode(t.config.NATS_SUBJECT_PREFIX).joinRequest(joinToken.body.token));
+    expect(joined.status).toBe(201);
+    const nodeId = joined.body.nodeId as string;
+
+    const customer = await signUp(t.http);
+    await topUp(t.http, customer.accessToken, '5.00');
+    const run = await runningAttempt(t, customer.accessToken, (await readyDataset(t.http, customer.accessToken)).id);
+    await t.dataSource.query('UPDATE attempts SET node_id = $2, provider_kind = $3 WHERE id = $1', [run.attemptId, nodeId, 'community']);
+    const refused = await t.http.request('DELETE', '/v1/me', { token: provider.accessToken, body: { password: provider.password } });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'nodes_busy', details: { nodeIds: [nodeId] } });
+    expect((await t.http.get('/v1/me', provider.accessToken)).status).toBe(200);
+
+    await t.dataSource.query(`UPDATE attempts SET status = 'ended', end_reason = 'completed', ended_at = now() WHERE id = $1`, [run.attemptId]);
+    const deleted = await t.http.request('DELETE', '/v1/me', { token: provider.accessToken, body: { password: provider.password } });
+    expect(deleted.status).toBe(200);
+    const [node] = await t.dataSource.query('SELECT deleted_at, node_token_hash, listed FROM nodes WHERE id = $1', [nodeId]);
+    expect(node.deleted_at).not.toBeNull();
+    expect(node).toMatchObject({ node_token_hash: null, listed: false });
   });
 });
 
