@@ -205,7 +205,8 @@ describe('attempts with real runners, real NATS JetStream and real presigned S3 
       );
       expect(ofType(events, 'finished')[0]).toMatchObject({ exitReason: 'canceled', cancelReason: 'admin' });
       const final = ofType(events, 'checkpoint').at(-1)!;
-      expect(final).toMatchObject({ reason: 'canceled' });
+      const logs = ofType(events, 'log').flatMap((event) => event.lines ?? [event.line]);
+      expect(final, logs.slice(-15).join('\n')).toMatchObject({ reason: 'canceled' });
       expect(new TextDecoder().decode(readTar((await bucket.fetchBytes(final.key))!).get('weights.bin')!)).toBe(`fake weights at step ${final.step}\n`);
     }, 120_000);
   });

@@ -1,15 +1,18 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PresignedPut } from '@anneal/providers';
 import type { RunnerContext } from '../runner.js';
 import { LogBatcher, type LogStream } from './log-batcher.js';
-import { downloadToFile, uploadFile } from './presigned-transfer.js';
+import { downloadToFile, isTransientUploadFailure, uploadFile } from './presigned-transfer.js';
 import { writeTarFile } from './tar-archive.js';
 
 export type CheckpointReason = 'interval' | 'completed' | 'canceled' | 'preempted' | 'max_duration_exceeded' | 'budget_exhausted';
 
 /** Uploads are not tied to the attempt's stop signal (the final checkpoint is uploaded after a stop), only to this limit. */
 const UPLOAD_TIMEOUT_MS = 30 * 60_000;
+/** Tries per upload when the failure looks transient (network, 5xx, 408, 429). */
+const UPLOAD_TRIES = 4;
 
 /**
  * The files of one attempt and their way in and out: the dataset and a resume checkpoint come in

@@ -13,6 +13,8 @@ export class TransferError extends Error {
   constructor(
     readonly code: TransferErrorCode,
     message: string,
+    /** The HTTP status when the server answered; undefined for network failures. */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'TransferError';
@@ -107,7 +109,7 @@ export async function uploadFile(
         response.on('end', () => {
           const status = response.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve();
-          else reject(new TransferError('upload_failed', `the ${what} upload was refused: HTTP ${status} ${s3ErrorCode(Buffer.concat(chunks).toString('utf8'))}`.trim()));
+          else reject(new TransferError('upload_failed', `the ${what} upload was refused: HTTP ${status} ${s3ErrorCode(Buffer.concat(chunks).toString('utf8'))}`.trim(), status));
         });
         response.on('error', (error) => reject(new TransferError('upload_failed', `the ${what} upload broke off: ${errorText(error)}`)));
       },
@@ -118,6 +120,12 @@ export async function uploadFile(
     file.pipe(req);
   });
   return size;
+}
+
+/** Whether an upload failure may pass on retry: no answer at all, 5xx, 408 or 429 (not a refused signature or a missing bucket). */
+export function isTransientUploadFailure(error: unknown): boolean {
+  if (!(error instanceof TransferError) || error.code !== 'upload_failed') return false;
+  return error.status === undefined || error.status >= 500 || error.status === 408 || error.status === 429;
 }
 
 /** Content-Length and Content-Type, then the slot's signed headers (which win, e.g. its own content-type). */

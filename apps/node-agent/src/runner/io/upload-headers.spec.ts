@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAssignment } from '../../testing/agent-fixtures.js';
 import { trainerImageFor } from '../container/container.runner.js';
-import { uploadHeaders } from './presigned-transfer.js';
+import { isTransientUploadFailure, TransferError, uploadHeaders } from './presigned-transfer.js';
 
 describe('uploadHeaders', () => {
   it('sends the slot\'s signed headers exactly, with an exact Content-Length that nothing overrides', () => {
@@ -24,5 +24,17 @@ describe('trainerImageFor', () => {
     expect(trainerImageFor(assignment, null)).toBeNull();
     const hostile = { ...assignment, attempt: { ...assignment.attempt, recipe: { ...assignment.attempt.recipe, hyperparameters: { image: '--privileged' } } } };
     expect(trainerImageFor(hostile, 'default:1')).toBe('default:1');
+  });
+});
+
+describe('isTransientUploadFailure', () => {
+  it('retries network failures, 5xx, 408 and 429, never refusals or download errors', () => {
+    expect(isTransientUploadFailure(new TransferError('upload_failed', 'reset'))).toBe(true);
+    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 503))).toBe(true);
+    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 429))).toBe(true);
+    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 403))).toBe(false);
+    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 404))).toBe(false);
+    expect(isTransientUploadFailure(new TransferError('download_failed', 'x'))).toBe(false);
+    expect(isTransientUploadFailure(new Error('x'))).toBe(false);
   });
 });

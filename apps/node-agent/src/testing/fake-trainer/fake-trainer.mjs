@@ -29,8 +29,14 @@ if (env.ANNEAL_RESUME_CHECKPOINT_PATH) console.log(`resuming from ${readFileSync
 
 let stopping = false;
 process.on('SIGTERM', () => {
+  if (stopping) return; // the process group and the fake docker may both deliver it
   stopping = true;
-  checkpoint(`step-${step}-final`);
+  try {
+    checkpoint(`step-${step}-final`);
+  } catch (error) {
+    console.error(`fake trainer: final checkpoint failed: ${error}`);
+  }
+  console.error('fake trainer: stopped on SIGTERM');
   process.exit(143);
 });
 
