@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { expectEventually, launchTestBrowser, saveScreenshot, type TestBrowser } from '../../support/index.js';
 import { startWebStack, totp, type WebStack } from './web-stack.js';
 
@@ -20,6 +20,9 @@ describe('customer account in a real browser: sign-up, two-factor with QR, API k
 
   it('signs up, turns on 2FA from the QR code, signs in with a recovery code, creates and revokes an API key', async () => {
     const page = await browser.newPage();
+    onTestFailed(async () => {
+      await saveScreenshot(page, SUITE, 'failed');
+    });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchTestBrowser, saveScreenshot, type TestBrowser } from '../../support/index.js';
 import { startWebStack, totp, type WebStack } from './web-stack.js';
 
@@ -66,6 +66,9 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
   it('a provider enables the role, registers a node with the command shown, sees it online with charts, and changes its price', async () => {
     const page = await providerBrowser.newPage();
     providerPage = page;
+    onTestFailed(async () => {
+      await saveScreenshot(page, SUITE, 'failed-provider');
+    });
     await signUp(page, stack.baseUrl, 'Grace Hopper', 'grace@example.com');
     await nav(page, 'Provide GPUs');
     await page.getByRole('button', { name: /Enable provider role/ }).click();
@@ -108,6 +111,9 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
   it('a customer tops up, uploads a dataset, sees the estimate per offer, and submits a job that runs on that node to success', async () => {
     const page = await customerBrowser.newPage();
     customerPage = page;
+    onTestFailed(async () => {
+      await saveScreenshot(page, SUITE, 'failed-customer');
+    });
     await signUp(page, stack.baseUrl, 'Ada Lovelace', 'ada@example.com');
 
     // Credit through the built-in test processor.

@@ -49,14 +49,12 @@ export function Shell({ me, children }: { me: Me; children: ReactNode }) {
   const [menuOpen, setMenuOpen] = useState(false);
   const sections = navSections(me);
 
-  async function signOut() {
-    try {
-      await logout(api);
-    } catch {
-      // The session ends here either way.
-    }
-    api.clearSession();
+  function signOut() {
+    // The request is built with the current token before the session is cleared; the session ends
+    // here whether or not the API answers.
+    logout(api).catch(() => undefined);
     navigate('/login');
+    api.clearSession();
   }
 
   return (
@@ -85,7 +83,7 @@ export function Shell({ me, children }: { me: Me; children: ReactNode }) {
             </label>
           ) : null}
           <span className="muted user-email">{me.email}</span>
-          <button type="button" className="secondary small" onClick={() => void signOut()}>
+          <button type="button" className="secondary small" onClick={signOut}>
             Sign out
           </button>
         </div>

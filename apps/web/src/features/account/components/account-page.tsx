@@ -7,18 +7,14 @@ import { formatDate } from '../../../lib/duration.js';
 import type { Me, OrgSummary } from '../../auth/api/auth.api.js';
 import { useApi } from '../../auth/hooks/use-session.js';
 import { PrivacySection } from './privacy-section.js';
+import { AcceptInvite, OrgMembers, type Member } from './org-members.js';
 import { TwoFactorSection } from './two-factor-section.js';
+import { useLocation } from '../../../lib/router.js';
 
-interface Member {
-  userId: string;
-  email: string;
-  name: string;
-  role: string;
-  joinedAt: string;
-}
 
 function OrganizationsSection({ me }: { me: Me }) {
   const api = useApi();
+  const { search } = useLocation();
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
   const create = useMutation({
@@ -60,15 +56,10 @@ function OrganizationsSection({ me }: { me: Me }) {
       <h3>Members of the acting organization</h3>
       {members.isPending ? <Loading /> : null}
       <ErrorMessage error={members.error} />
-      {members.data ? (
-        <ul className="plain-list">
-          {members.data.map((m) => (
-            <li key={m.userId}>
-              {m.name} <span className="muted">{m.email}</span> <span className="badge">{m.role}</span>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      {members.data ? <OrgMembers me={me} members={members.data} /> : null}
+      <h3>Join an organization</h3>
+      <AcceptInvite initialToken={search.get('invite') ?? ''} />
+      <h3>New organization</h3>
       <form
         className="inline-form"
         onSubmit={(e: FormEvent) => {
