@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { Me } from '../features/auth/api/auth.api.js';
 import { logout } from '../features/auth/api/auth.api.js';
 import { rolesOf, useApi } from '../features/auth/hooks/use-session.js';
@@ -48,6 +48,12 @@ export function Shell({ me, children }: { me: Me; children: ReactNode }) {
   const { pathname } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const sections = navSections(me);
+  const mainRef = useRef<HTMLElement>(null);
+  const firstPath = useRef(pathname);
+  // After a navigation, keyboard and screen-reader users continue from the new page's content.
+  useEffect(() => {
+    if (pathname !== firstPath.current) mainRef.current?.focus({ preventScroll: true });
+  }, [pathname]);
 
   function signOut() {
     // The request is built with the current token before the session is cleared; the session ends
@@ -105,7 +111,7 @@ export function Shell({ me, children }: { me: Me; children: ReactNode }) {
             </div>
           ))}
         </nav>
-        <main id="main" className="content" tabIndex={-1}>
+        <main id="main" ref={mainRef} className="content" tabIndex={-1}>
           {children}
         </main>
       </div>
