@@ -29,7 +29,7 @@ function config(overrides: Partial<RunpodProviderConfigInput> = {}): RunpodProvi
     podGpuTypes: [
       { gpuTypeId: 'NVIDIA GeForce RTX 4090', gpuCounts: [1, 2], onDemandMicrosPerGpuHour: 690_000, spotMicrosPerGpuHour: 350_000, dataCenterIds: ['EU-RO-1'], region: 'EU-RO-1' },
       { gpuTypeId: 'NVIDIA A100 80GB PCIe', onDemandMicrosPerGpuHour: '1640000' },
-      { gpuTypeId: 'NVIDIA GeForce RTX 5090', onDemandMicrosPerGpuHour: 890_000 },
+      { gpuTypeId: 'NVIDIA Imaginary X1 Ultra', onDemandMicrosPerGpuHour: 890_000 },
     ],
     serverlessEndpoints: [{ endpointId: 'abc123xyz', gpuTypeId: 'NVIDIA L40S', priceMicrosPerGpuHour: 1_900_000 }],
     ...overrides,
@@ -70,7 +70,7 @@ describe('RunpodProvider.listOffers', () => {
     expect(offers[1]).toMatchObject({ gpuModelId: 'rtx-4090', vramGb: 24, spot: true, priceMicrosPerGpuHour: 350_000n, region: 'EU-RO-1' });
     expect(offers[4]).toMatchObject({ gpuModelId: 'a100-80gb-pcie', priceMicrosPerGpuHour: 1_640_000n, region: 'global' });
     expect(offers[5]).toMatchObject({ offerType: 'serverless', gpuModelId: 'l40s' });
-    expect(skipped).toEqual([{ providerKind: 'runpod', providerGpuName: 'NVIDIA GeForce RTX 5090', reason: expect.stringContaining('not in the GPU catalog') }]);
+    expect(skipped).toEqual([{ providerKind: 'runpod', providerGpuName: 'NVIDIA Imaginary X1 Ultra', reason: expect.stringContaining('not in the GPU catalog') }]);
   });
 
   it('has the serverless capability and does not claim the spot preemption check', () => {

@@ -206,7 +206,8 @@ export class SchedulerService {
         return { key, putUrl: put.url, headers: put.headers };
       }),
     );
-    const artifactKey = `jobs/${job.orgId}/${job.id}/artifacts/model.bin`;
+    // The agent uploads its output directory as one tar archive.
+    const artifactKey = `jobs/${job.orgId}/${job.id}/artifacts/output.tar`;
     const logsKey = `${base}/logs.txt`;
     const [artifactPut, logsPut] = await Promise.all([this.storage.presignPut(artifactKey, urlTtl), this.storage.presignPut(logsKey, urlTtl)]);
     const resume = job.lastCheckpointKey ? { getUrl: await this.storage.presignGet(job.lastCheckpointKey, urlTtl), step: await this.lifecycle.lastCheckpointStep(job.id), sizeBytes: null } : null;
