@@ -241,6 +241,14 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await nav(customer, 'Billing');
     await customer.getByText(/Dispute resolution/).first().waitFor();
     await saveScreenshot(customer, SUITE, '12-customer-refund');
+
+    // The provider drains the node: it finishes nothing more and takes no new jobs.
+    await providerPage.goto(`${stack.baseUrl}/provider`);
+    await providerPage.locator('[data-testid^="node-"]').first().getByRole('link').first().click();
+    providerPage.once('dialog', (dialog) => void dialog.accept());
+    await providerPage.getByRole('button', { name: 'Drain' }).click();
+    await providerPage.getByRole('button', { name: 'Return to service' }).waitFor({ timeout: 20_000 });
+    await providerPage.getByText(/\(draining\)/).waitFor({ timeout: 20_000 });
   });
 });
 
