@@ -37,6 +37,8 @@ export class ApiClient {
   }
 }
 
+export type ManagedAgent = ManagedProcess;
+
 export interface ManagedProcess {
   child: ChildProcess;
   output(): string;
