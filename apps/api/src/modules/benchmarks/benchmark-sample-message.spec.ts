@@ -51,6 +51,12 @@ describe('readSampleMessage', () => {
     expect(JSON.stringify(message)).not.toContain('Llama-3.1-8B');
   });
 
+  it('reads a bare protocol sample that carries its own sample id', () => {
+    const message = readSampleMessage({ ...protocolSample(), sampleId: SAMPLE_ID });
+    expect(message).toMatchObject({ kind: 'sample', sampleId: SAMPLE_ID, sample: { family: 'llama-3', gpuId: 'rtx-4090' } });
+    expect(readSampleMessage({ ...protocolSample({ nodeId: 'n1' }), sampleId: SAMPLE_ID })).toMatchObject({ kind: 'rejected', code: 'unexpected_fields', fields: ['nodeId'] });
+  });
+
   it('reads LoRA on a 4-bit base as QLoRA and a rounded resolution as a square image', () => {
     const qlora = readSampleMessage({ sampleId: SAMPLE_ID, sample: protocolSample({ quantization: 'nf4' }) });
     expect(qlora.kind === 'sample' && qlora.sample.method).toBe('qlora');

@@ -1,5 +1,6 @@
 /**
- * The message on `<prefix>.anneal.benchmarks.samples`: `{ sampleId, sample, simulated? }`.
+ * The message on `<prefix>.anneal.benchmarks.samples`: `{ sampleId, sample, simulated? }`, or a
+ * protocol sample carrying its own `sampleId` field.
  *
  * `sampleId` is a random UUID the finished attempt chose for its sample (never the attempt id): it
  * makes ingestion idempotent. `sample` is either the community protocol's `BenchmarkSample`
@@ -32,8 +33,15 @@ function rejected(code: SampleRejectionCode, message: string, fields?: string[])
 }
 
 /** Parses a message body (already JSON-decoded). */
-export function readSampleMessage(input: unknown): SampleMessage {
-  if (!isRecord(input)) return rejected('not_an_object', 'a benchmark sample message must be a JSON object');
+export function readSampleMessage(message: unknown): SampleMessage {
+  if (!isRecord(message)) return rejected('not_an_object', 'a benchmark sample message must be a JSON object');
+  // A bare protocol sample that carries its own sampleId (once the protocol has one) is read as
+  // the envelope { sampleId, sample }.
+  let input: Record<string, unknown> = message;
+  if ('schemaVersion' in message && 'sampleId' in message) {
+    const { sampleId, ...rest } = message;
+    input = { sampleId, sample: PROTOCOL_FIELDS.has('sampleId') ? message : rest };
+  }
   const extra = Object.keys(input).filter((field) => !ENVELOPE_FIELDS.has(field));
   if (extra.length > 0) return rejected('unexpected_fields', `the message carries fields that are not allowed: ${extra.join(', ')}`, extra);
   const { sampleId, sample } = input;
