@@ -124,6 +124,12 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await expectText(page.getByTestId('balance-available'), '$25.00');
     await saveScreenshot(page, SUITE, '04-customer-billing');
 
+    // The provider's node is on offer at the price just set.
+    await nav(page, 'GPU offers');
+    const offer = page.getByTestId('offer-row').filter({ hasText: 'RTX 4090' }).first();
+    await offer.waitFor();
+    expect(await offer.textContent()).toContain('$0.52');
+
     // A dataset, hashed in the browser and PUT straight to storage.
     await nav(page, 'Datasets');
     const lines = Array.from({ length: 200 }, (_, i) => JSON.stringify({ prompt: `Question ${i}?`, completion: `Answer ${i}.` })).join('\n');
@@ -248,7 +254,7 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     providerPage.once('dialog', (dialog) => void dialog.accept());
     await providerPage.getByRole('button', { name: 'Drain' }).click();
     await providerPage.getByRole('button', { name: 'Return to service' }).waitFor({ timeout: 20_000 });
-    await providerPage.getByText(/\(draining\)/).waitFor({ timeout: 20_000 });
+    await providerPage.locator('dt:text-is("Status") + dd', { hasText: '(draining)' }).waitFor({ timeout: 20_000 });
   });
 });
 

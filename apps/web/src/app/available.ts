@@ -8,7 +8,7 @@ export const AVAILABLE = {
   datasets: true,
   billing: true,
   disputes: true,
-  providerNodes: true,
+  offers: true,
   earnings: true,
   adminDisputes: true,
   adminUsers: true,

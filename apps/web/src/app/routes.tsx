@@ -14,6 +14,7 @@ import { NewJobPage } from '../features/jobs/components/new-job-page.js';
 import { AdminDisputePage, AdminDisputesPage } from '../features/disputes/components/admin-disputes-pages.js';
 import { DisputeDetailPage, DisputesPage } from '../features/disputes/components/disputes-pages.js';
 import { AdminAuditPage, AdminModerationPage, AdminNodesPage, AdminUsersPage } from '../features/admin/components/admin-pages.js';
+import { OffersPage } from '../features/offers/components/offers-page.js';
 import { HomePage } from '../features/home/components/home-page.js';
 import { ProviderPage } from '../features/provider/components/provider-page.js';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.js';
@@ -90,6 +91,7 @@ function page(pathname: string, me: NonNullable<ReturnType<typeof useMe>['data']
   if (AVAILABLE.jobs && matchPath('/jobs', pathname)) return <JobsPage />;
   const job = AVAILABLE.jobs ? matchPath('/jobs/:id', pathname) : null;
   if (job?.id) return <JobDetailPage jobId={job.id} />;
+  if (AVAILABLE.offers && matchPath('/offers', pathname)) return <OffersPage />;
   if (AVAILABLE.datasets && matchPath('/datasets', pathname)) return <DatasetsPage />;
   if (AVAILABLE.disputes && matchPath('/disputes', pathname)) return <DisputesPage />;
   const dispute = AVAILABLE.disputes ? matchPath('/disputes/:id', pathname) : null;

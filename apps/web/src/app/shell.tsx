@@ -16,6 +16,7 @@ export function navSections(me: Me): { title: string; items: NavItem[] }[] {
   const customer: NavItem[] = [{ to: '/', label: 'Overview' }];
   if (AVAILABLE.jobs) customer.push({ to: '/jobs/new', label: 'New job' });
   if (AVAILABLE.jobs) customer.push({ to: '/jobs', label: 'Jobs' });
+  if (AVAILABLE.offers) customer.push({ to: '/offers', label: 'GPU offers' });
   if (AVAILABLE.datasets) customer.push({ to: '/datasets', label: 'Datasets' });
   if (AVAILABLE.billing) customer.push({ to: '/billing', label: 'Billing' });
   if (AVAILABLE.disputes) customer.push({ to: '/disputes', label: 'Disputes' });
