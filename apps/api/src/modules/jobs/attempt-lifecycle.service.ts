@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { DataSource, IsNull, Not } from 'typeorm';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
 import { LOGGER } from '../../core/logging/logger.js';
+import { BenchmarksService } from '../benchmarks/benchmarks.service.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { OutboxService } from '../../core/outbox/outbox.service.js';
 import { Attempt } from './entities/attempt.entity.js';
@@ -57,6 +58,7 @@ export class AttemptLifecycle {
     private readonly jobs: JobsService,
     private readonly outbox: OutboxService,
     private readonly nats: NatsService,
+    private readonly benchmarks: BenchmarksService,
     @Inject(COMPUTE_PORT) private readonly compute: ComputePort,
     @Inject(BILLING_PORT) private readonly billing: BillingPort,
     @Inject(DATASET_PORT) private readonly datasets: DatasetPort,
@@ -139,15 +141,22 @@ export class AttemptLifecycle {
 
   private async started(attempt: Attempt, runnerName: string): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.transaction(async (manager) => {
+    const started = await this.dataSource.transaction(async (manager) => {
       const locked = await manager.findOne(Attempt, { where: { id: attempt.id }, lock: { mode: 'pessimistic_write' } });
-      if (!locked || locked.status !== 'provisioning') return;
+      if (!locked || locked.status !== 'provisioning') return false;
       const job = await manager.findOne(Job, { where: { id: attempt.jobId }, lock: { mode: 'pessimistic_write' } });
-      if (!job || job.status !== 'provisioning') return;
+      if (!job || job.status !== 'provisioning') return false;
       await manager.update(Attempt, { id: attempt.id }, { status: 'running', runningAt: now, lastSeenAt: now });
       await manager.update(Job, { id: job.id }, { startedAt: job.startedAt ?? now, attemptCount: job.attemptCount + 1, waitReason: null });
       await this.jobs.transition(manager, job, 'running', `Training started (${runnerName}); billing by the second from now.`, { runner: runnerName }, attempt.id);
+      return true;
     });
+    // The provisioning overhead of this provider kind feeds the estimates (no ids: kind and seconds only).
+    if (started) {
+      await this.benchmarks
+        .recordProvisioning(attempt.providerKind, (now.getTime() - attempt.createdAt.getTime()) / 1000)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'recording the provisioning time failed'));
+    }
   }
 
   /** A provisioning failure while the scheduler is still trying candidates: the job keeps matching. */

@@ -239,18 +239,19 @@ export class EstimateBinding implements EstimatePort {
 
   async estimate(input: EstimateInput, offers: Offer[]): Promise<QuoteRow[]> {
     const table = buildEstimateTable(this.prepare(input), offers, this.snapshots.snapshot);
-    return Array.from({ length: table.rowCount }, (_, position) => rowToQuote(table.row(position), offers));
+    const byId = new Map(offers.map((offer) => [offer.offerId, offer]));
+    return Array.from({ length: table.rowCount }, (_, position) => rowToQuote(table.row(position), byId));
   }
 
   async findQuote(orgId: string, quoteId: string, now: Date) {
     const quote = await this.dataSource.manager.findOneBy(Quote, { id: quoteId, orgId });
     if (!quote || quote.expiresAt <= now) return null;
-    return { id: quote.id, rows: (quote.rows as EstimateRow[]).map((row) => rowToQuote(row, [])) };
+    return { id: quote.id, rows: (quote.rows as EstimateRow[]).map((row) => rowToQuote(row, new Map())) };
   }
 }
 
-function rowToQuote(row: EstimateRow, offers: readonly Offer[]): QuoteRow {
-  const offer: Offer = offers.find((o) => o.offerId === row.offerId) ?? {
+function rowToQuote(row: EstimateRow, offers: ReadonlyMap<string, Offer>): QuoteRow {
+  const offer: Offer = offers.get(row.offerId) ?? {
     providerKind: row.providerKind as ProviderKind,
     offerId: row.offerId,
     offerType: row.offerType as Offer['offerType'],
