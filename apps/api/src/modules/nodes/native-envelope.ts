@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { decodeJson, parseMessage, protocolError, signingInput, type NodeKeys, type ParseResult, type SignedEnvelope } from '@anneal/providers';
 import { Prefix } from '@nats-io/nkeys';
 import { Codec } from '@nats-io/nkeys/lib/codec.js';
@@ -36,11 +36,11 @@ export function signingKeyOf(seed: string): KeyObject {
 
 /** A fresh user nkey pair, generated natively (fast: benchmarks create thousands). */
 export function createNativeNodeKeys(): NodeKeys {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const x = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
-  const d = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url');
+  const seed = randomBytes(32);
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+  const raw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length);
   const decoder = new TextDecoder();
-  return { publicKey: decoder.decode(Codec.encode(Prefix.User, x)), seed: decoder.decode(Codec.encodeSeed(Prefix.User, d)) };
+  return { publicKey: decoder.decode(Codec.encode(Prefix.User, new Uint8Array(raw))), seed: decoder.decode(Codec.encodeSeed(Prefix.User, new Uint8Array(seed))) };
 }
 
 /** `encodeSignedMessage`, natively. */

@@ -11,6 +11,7 @@ import { LOGGER } from '../../core/logging/logger.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import type { NodeLiveState } from './entities/node.entity.js';
 import { openSignedNative, verifyKeyOf, type VerifyKey } from './native-envelope.js';
+import { HeartbeatVerifyPool, type VerifyOutcome } from './verify-pool.js';
 import { NodeLiveness, type HeartbeatWrite, type LiveNode } from './node-liveness.js';
 import { NodesRepository, type NodeIdentityRow } from './nodes.repository.js';
 
@@ -37,6 +38,7 @@ export interface FlushResult {
 /** Heartbeats processed this late (median since the last sweep) mean a backlog: nodes are not aged then. */
 export const BACKLOG_LAG_MS = 2_000;
 const LAG_SAMPLES = 512;
+const VERIFY_BATCH = 256;
 
 /**
  * Heartbeats: a core NATS subscription to every node's heartbeat subject (each replica sees every
@@ -58,6 +60,9 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly listeners = new Set<(event: ProcessedHeartbeat) => void>();
   /** Parsed public keys by node id (parsing an nkey is cheap, but not free at 20,000 messages a second). */
   private readonly verifyKeys = new Map<string, VerifyKey>();
+  private pool: HeartbeatVerifyPool | null = null;
+  private batch: { node: LiveNode; subject: string; data: Uint8Array }[] = [];
+  private dispatchScheduled = false;
   private readonly deferredSweeps: Counter;
   /** Lags (processed − sentAt) of heartbeats since the last sweep, a bounded sample. */
   private lagSamples: number[] = [];
@@ -98,18 +103,23 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     const nowMs = this.clock.now().getTime();
     for (const row of await this.repository.loadIdentities()) this.seed(row, nowMs);
+    if (this.config.NODE_VERIFY_THREADS > 0) {
+      const providersUrl = (import.meta as { resolve?: (specifier: string) => string }).resolve?.('@anneal/providers') ?? new URL('../../../../../libs/providers/dist/index.js', import.meta.url).href;
+      this.pool = await HeartbeatVerifyPool.start(this.config.NODE_VERIFY_THREADS, providersUrl);
+    }
     this.subscription = this.nats.connection.subscribe(allHeartbeatsSubject(this.nats.prefix), {
       callback: (error, message) => {
         if (!error) this.handle(message);
       },
     });
-    this.logger.info({ nodes: this.liveness.size }, 'node heartbeat consumer started');
+    this.logger.info({ nodes: this.liveness.size, verifyThreads: this.pool?.size ?? 0 }, 'node heartbeat consumer started');
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
     await this.flushLoop?.catch(() => undefined);
+    await this.pool?.close();
   }
 
   /** A node just registered here (other replicas learn of it on its first heartbeat). */
@@ -190,19 +200,55 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
-  private verifyAndApply(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
-    // The protocol's openSignedMessage, with native Ed25519 (see native-envelope.ts; same outcomes).
+  private keyOf(node: LiveNode): VerifyKey | null {
     let key = this.verifyKeys.get(node.nodeId);
     if (!key || key.publicKey !== node.publicKey) {
       try {
         key = verifyKeyOf(node.publicKey);
       } catch {
-        return this.reject(node, 'malformed_envelope');
+        return null;
       }
       this.verifyKeys.set(node.nodeId, key);
     }
+    return key;
+  }
+
+  private verifyAndApply(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
+    if (this.pool) return this.enqueue(node, message);
+    // The protocol's openSignedMessage, with native Ed25519 (see native-envelope.ts; same outcomes).
+    const key = this.keyOf(node);
+    if (!key) return this.reject(node, 'malformed_envelope');
     const opened = openSignedNative(heartbeatSchema, message.subject, message.data, key);
-    if (!opened.ok) return this.reject(node, opened.error.code);
+    this.apply(node, opened.ok ? { ok: true, value: opened.value } : { ok: false, code: opened.error.code });
+  }
+
+  /** With NODE_VERIFY_THREADS: messages are verified in batches on worker threads, then applied here. */
+  private enqueue(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
+    this.batch.push({ node, subject: message.subject, data: message.data });
+    if (this.batch.length >= VERIFY_BATCH) this.dispatch();
+    else if (!this.dispatchScheduled) {
+      this.dispatchScheduled = true;
+      setImmediate(() => this.dispatch());
+    }
+  }
+
+  private dispatch(): void {
+    this.dispatchScheduled = false;
+    const batch = this.batch;
+    if (batch.length === 0 || !this.pool) return;
+    this.batch = [];
+    const spkiOf = (publicKey: string) => new Uint8Array(verifyKeyOf(publicKey).keyObject.export({ format: 'der', type: 'spki' }));
+    this.pool.verify(batch.map((entry) => ({ subject: entry.subject, data: entry.data, publicKey: entry.node.publicKey })), spkiOf).then(
+      (outcomes) => outcomes.forEach((outcome, i) => this.apply(batch[i]!.node, outcome)),
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'heartbeat verification worker failed');
+        for (const entry of batch) this.reject(entry.node, 'verification_failed');
+      },
+    );
+  }
+
+  private apply(node: LiveNode, opened: VerifyOutcome): void {
+    if (!opened.ok) return this.reject(node, opened.code);
     const heartbeat: Heartbeat = opened.value;
     if (heartbeat.nodeId !== node.nodeId) return this.reject(node, 'subject_mismatch');
     const nowMs = this.clock.now().getTime();
