@@ -1,3 +1,4 @@
+import { usdToMicros } from '../../core/money/usd.js';
 import { Injectable } from '@nestjs/common';
 import { badRequest } from '../../core/errors/app-error.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -30,9 +31,4 @@ export class AdminDisputesService {
     const refundMicros = body.refundMicros !== undefined ? BigInt(body.refundMicros) : body.refundUsd !== undefined ? usdToMicros(body.refundUsd) : undefined;
     return this.disputes.resolve(admin, id, { resolution: body.resolution, refundMicros, note: body.note, reliabilityPenalty: body.reliabilityPenalty, quarantineNode: body.quarantineNode }, meta);
   }
-}
-
-function usdToMicros(usd: string): bigint {
-  const [whole, fraction = ''] = usd.split('.');
-  return BigInt(whole ?? '0') * 1_000_000n + BigInt(fraction.padEnd(6, '0') || '0');
 }

@@ -1,3 +1,4 @@
+import { parseUsdMicros } from '../../core/money/usd.js';
 /** Money on the wire: micro-dollar strings (exact) plus a formatted USD string (for people). */
 
 const MICROS_PER_USD = 1_000_000n;
@@ -28,8 +29,5 @@ export function money(micros: bigint): MoneyJson {
  * micro-dollars exactly (no float arithmetic on the digits). Null when it is not such an amount.
  */
 export function usdToMicros(value: string | number): bigint | null {
-  const text = typeof value === 'number' ? (Number.isFinite(value) ? value.toString() : '') : value.trim();
-  const match = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(text);
-  if (!match) return null;
-  return BigInt(match[1]!) * MICROS_PER_USD + BigInt((match[2] ?? '').padEnd(2, '0')) * 10_000n;
+  return parseUsdMicros(value, 2);
 }

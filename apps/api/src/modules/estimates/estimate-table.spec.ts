@@ -3,7 +3,7 @@ import type { Offer } from '@anneal/providers';
 import { describe, expect, it } from 'vitest';
 import { offersFingerprint } from './estimate-offers.source.js';
 import { buildEstimateTable, selectRows, tableSummary } from './estimate-table.js';
-import { usdToMicros } from './estimates.service.js';
+import { usdToMicros } from '../../core/money/usd.js';
 
 function offer(i: number, gpuModelId: string, gpuCount: number, price: bigint): Offer {
   return { providerKind: 'community', offerId: `community:n${i}`, offerType: 'machine', gpuModelId, gpuCount, vramGb: 24, region: 'eu', zone: null, priceMicrosPerGpuHour: price, spot: false, reliability: 1, availability: 'available', simulated: false };

@@ -1,3 +1,4 @@
+import { usdToMicros } from '../../core/money/usd.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { checkMemoryFit, lookupGpu, prepareJob, type EstimateError, type PreparedJob, type RecipeInput } from '@anneal/benchmarks';
 import { matchesOfferQuery, type OfferQuery, type ProviderKind } from '@anneal/providers';
@@ -62,11 +63,6 @@ export function estimateFailure(error: EstimateError, details?: Record<string, u
   return UNPROCESSABLE.has(error.code) ? unprocessable(error.code, sentence, details) : badRequest(error.code, sentence, details);
 }
 
-/** "1.50" USD → 1500000n micro-dollars, exactly. */
-export function usdToMicros(usd: string): bigint {
-  const [whole, fraction = ''] = usd.split('.');
-  return BigInt(whole!) * 1_000_000n + BigInt(fraction.padEnd(6, '0'));
-}
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;

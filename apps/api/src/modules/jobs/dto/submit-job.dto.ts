@@ -66,9 +66,3 @@ export class SubmitJobDto {
   @ApiPropertyOptional({ default: 86_400 }) @IsOptional() @IsInt() @Min(60) @Max(14 * 86_400) maxDurationSeconds?: number;
   @ApiPropertyOptional({ default: 3 }) @IsOptional() @IsInt() @Min(1) @Max(10) maxAttempts?: number;
 }
-
-/** "0.80" → 800000n: USD decimal strings to integer micro-dollars, without floats. */
-export function usdToMicros(usd: string): bigint {
-  const [whole = '0', fraction = ''] = usd.split('.');
-  return BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
-}
