@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { IdempotencyKey } from '../../core/http/idempotency-key.decorator.js';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { badRequest } from '../../core/errors/app-error.js';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
@@ -12,7 +12,6 @@ import { PaymentsService } from './payments.service.js';
 
 const invoiceId = new IdParam('Invoice');
 const topUpId = new IdParam('Top-up');
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,200}$/;
 
 /** A customer org's money: balance, statement, invoices, top-ups. Always the acting org's own. */
 @ApiTags('billing')
@@ -58,13 +57,10 @@ export class BillingController {
   async createTopUp(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CreateTopUpDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @ClientMeta() meta: RequestMeta,
     @Res({ passthrough: true }) res: Response,
   ) {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw badRequest('validation_failed', 'Idempotency-Key must be 8–200 letters, digits or . _ : -.', { fields: [{ field: 'Idempotency-Key', message: 'invalid format' }] });
-    }
     const { topUp, created } = await this.payments.createTopUp(principal, body, meta, idempotencyKey);
     res.status(created ? 201 : 200);
     return topUp;

@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { IdempotencyKey } from '../../core/http/idempotency-key.decorator.js';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { badRequest } from '../../core/errors/app-error.js';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
@@ -9,7 +9,6 @@ import { DatasetsService } from './datasets.service.js';
 import { CompleteDatasetDto, CreateDatasetDto, ListDatasetsQueryDto } from './dto/datasets.dto.js';
 
 const datasetId = new IdParam('Dataset');
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,200}$/;
 
 @ApiTags('datasets')
 @ApiBearerAuth()
@@ -28,13 +27,10 @@ export class DatasetsController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CreateDatasetDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @ClientMeta() meta: RequestMeta,
     @Res({ passthrough: true }) res: Response,
   ) {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw badRequest('validation_failed', 'Idempotency-Key must be 8–200 letters, digits or . _ : -.', { fields: [{ field: 'Idempotency-Key', message: 'invalid format' }] });
-    }
     const { created, ...result } = await this.datasets.create(principal, body, meta, idempotencyKey);
     res.status(created ? 201 : 200);
     return result;

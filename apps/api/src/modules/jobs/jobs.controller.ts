@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
+import { IdempotencyKey } from '../../core/http/idempotency-key.decorator.js';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
@@ -11,7 +12,6 @@ import { SubmitJobDto } from './dto/submit-job.dto.js';
 import { JobsService, jobEventsSubject } from './jobs.service.js';
 
 const jobId = new IdParam('Job');
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,200}$/;
 
 function optionalInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -35,13 +35,10 @@ export class JobsController {
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Body() body: SubmitJobDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @ClientMeta() meta: RequestMeta,
     @Res({ passthrough: true }) res: Response,
   ) {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw badRequest('validation_failed', 'Idempotency-Key must be 8–200 letters, digits or . _ : -.', { fields: [{ field: 'Idempotency-Key', message: 'invalid format' }] });
-    }
     const { job, created } = await this.jobs.submit(principal, body, idempotencyKey, meta);
     res.status(created ? 201 : 200);
     return job;
