@@ -176,10 +176,10 @@ export class AttemptLifecycle {
 
   /** Ends a live attempt and moves its job on: succeeded, requeued, or ended. Settles after commit. */
   async endAttempt(attemptId: string, reason: EndReason, message?: string, artifactKeys?: string[]): Promise<void> {
-    const now = this.clock.now();
     const ended = await this.dataSource.transaction(async (manager) => {
       const attempt = await manager.findOne(Attempt, { where: { id: attemptId }, lock: { mode: 'pessimistic_write' } });
       if (!attempt || attempt.status === 'ended') return null;
+      const now = this.clock.now();
       const job = await manager.findOne(Job, { where: { id: attempt.jobId }, lock: { mode: 'pessimistic_write' } });
       if (!job) return null;
       await manager.update(Attempt, { id: attemptId }, { status: 'ended', endReason: reason, endedAt: now });

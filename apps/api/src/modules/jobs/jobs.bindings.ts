@@ -124,6 +124,7 @@ export class BillingBinding implements BillingPort {
 @Injectable()
 export class ComputeBinding implements ComputePort {
   private readonly keys = new Map<string, { nodeId: string; publicKey: string }>();
+  private readonly owners = new Map<string, string>();
 
   constructor(
     private readonly providers: ProvidersService,
@@ -152,9 +153,17 @@ export class ComputeBinding implements ComputePort {
   async providerOrgOf(offer: Offer) {
     if (offer.providerKind !== 'community') return { providerOrgId: cloudProviderOrgId(offer.providerKind), nodeId: null };
     const nodeId = parseCommunityOfferId(offer.offerId);
-    const node = nodeId ? await this.dataSource.manager.findOneBy(Node, { id: nodeId }) : null;
-    if (!node) throw new NotFoundError('the community node is gone', { providerKind: 'community', region: offer.region });
-    return { providerOrgId: node.orgId, nodeId: node.id };
+    if (!nodeId) throw new NotFoundError('the community node is gone', { providerKind: 'community', region: offer.region });
+    // A node's organization never changes: remember it (a removed node fails its reservation instead).
+    let owner = this.owners.get(nodeId);
+    if (!owner) {
+      const node = await this.dataSource.manager.findOneBy(Node, { id: nodeId });
+      if (!node) throw new NotFoundError('the community node is gone', { providerKind: 'community', region: offer.region });
+      owner = node.orgId;
+      if (this.owners.size > 100_000) this.owners.clear();
+      this.owners.set(nodeId, owner);
+    }
+    return { providerOrgId: owner, nodeId };
   }
 
   /** Inside the attempt's transaction: the node is reserved for it, or the offer is skipped. */

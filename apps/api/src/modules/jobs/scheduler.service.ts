@@ -10,12 +10,15 @@ import { LOGGER } from '../../core/logging/logger.js';
 import { Attempt } from './entities/attempt.entity.js';
 import { Job } from './entities/job.entity.js';
 import { isTerminal, retryDelaySeconds, type EndReason } from './job-state.js';
-import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type StoragePort } from './jobs.ports.js';
+import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type StoragePort, type TrainableDataset } from './jobs.ports.js';
 import { AttemptLifecycle } from './attempt-lifecycle.service.js';
 import { JobsService } from './jobs.service.js';
 import { describeWait, rankCandidates, type SkipReason } from './offer-ranking.js';
 
-const CHECKPOINT_SLOTS = 20;
+/** Checkpoint upload slots per assignment (the agent keeps the last for the final checkpoint). */
+const CHECKPOINT_SLOTS = 8;
+/** The dataset is downloaded when the attempt starts. */
+const DATASET_URL_TTL_SECONDS = 6 * 3600;
 /** Jobs claimed per round, and placed at once within a round. */
 const BATCH = 50;
 const PLACEMENT_CONCURRENCY = 8;
@@ -84,15 +87,16 @@ export class SchedulerService {
       return rows;
     });
     if (claimed.length === 0) return { claimed: 0, placed: 0 };
-    // One listing of the offers per round; each job filters it.
-    const offers = await this.offers.list({});
+    // One listing of the offers per round; each job filters it. Offers a worker takes this round
+    // are marked at once, so the other workers move on to the next instead of colliding on it.
+    const round: Round = { offers: await this.offers.list({}), taken: new Set(), datasets: new Map(), datasetUrls: new Map() };
     let placed = 0;
     let next = 0;
     const worker = async () => {
       while (next < claimed.length) {
         const job = claimed[next++]!;
         try {
-          if (await this.place(job, offers)) placed += 1;
+          if (await this.place(job, round)) placed += 1;
         } catch (error) {
           this.logger.error({ err: error, jobId: job.id }, 'placing a job failed; it goes back to the queue');
           await this.requeue(job.id, [{ offerId: '-', reason: 'an internal error occurred while matching' }]);
@@ -104,15 +108,22 @@ export class SchedulerService {
   }
 
   /** Tries the ranked candidates in order; on exhaustion the job waits with the reasons. */
-  private async place(job: Job, available: Offer[]): Promise<boolean> {
-    const dataset = await this.datasets.requireTrainable(job.orgId, job.datasetId).catch(() => null);
+  private async place(job: Job, round: Round): Promise<boolean> {
+    // A dataset shared by many queued jobs is checked once per round.
+    const datasetKey = `${job.orgId}:${job.datasetId}`;
+    let check = round.datasets.get(datasetKey);
+    if (!check) {
+      check = this.datasets.requireTrainable(job.orgId, job.datasetId).catch(() => null);
+      round.datasets.set(datasetKey, check);
+    }
+    const dataset = await check;
     if (!dataset) {
       await this.lifecycle.failUnplaceable(job.id, 'The dataset is no longer available (deleted or expired), so the job cannot run.');
       return false;
     }
     const filters = { resources: job.resources, allowlist: job.providerAllowlist as Offer['providerKind'][], maxPrice: job.maxPriceMicrosPerGpuHour };
     const query = this.jobs.offerQuery(filters);
-    const offers = available.filter((offer) => matchesOfferQuery(offer, query) && this.jobs.offerMatches(offer, filters));
+    const offers = round.offers.filter((offer) => !round.taken.has(offer.offerId) && matchesOfferQuery(offer, query) && this.jobs.offerMatches(offer, filters));
     const input = {
       recipe: { ...job.recipe },
       steps: job.steps,
@@ -122,7 +133,10 @@ export class SchedulerService {
     const ranked = rankCandidates(rows.map((row) => ({ offer: row.offer, runtimeSeconds: row.runtimeSeconds.p50, costMicros: row.costMicros.p50 })));
     const skips: SkipReason[] = [];
     for (const candidate of ranked) {
-      const outcome = await this.tryOffer(job, candidate.offer, dataset);
+      if (round.taken.has(candidate.offer.offerId)) continue;
+      // Marked before the first await: no other worker of this round tries the same machine.
+      round.taken.add(candidate.offer.offerId);
+      const outcome = await this.tryOffer(job, candidate.offer, dataset, round);
       if (outcome === 'placed') return true;
       if (outcome === 'gone') return false;
       skips.push({ offerId: candidate.offer.offerId, reason: outcome });
@@ -132,8 +146,7 @@ export class SchedulerService {
   }
 
   /** 'placed', 'gone' (the job was canceled meanwhile), or the reason this offer was skipped. */
-  private async tryOffer(job: Job, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }): Promise<string> {
-    const now = this.clock.now();
+  private async tryOffer(job: Job, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, round: Round): Promise<string> {
     const where = describeOffer(offer);
     const owner = await this.compute.providerOrgOf(offer);
     const attemptToken = `att_${randomBytes(32).toString('base64url')}`;
@@ -143,6 +156,8 @@ export class SchedulerService {
       attempt = await this.dataSource.transaction(async (manager) => {
         const current = await manager.findOne(Job, { where: { id: job.id }, lock: { mode: 'pessimistic_write' } });
         if (!current || current.status !== 'matching' || current.cancelRequestedAt) throw new JobGone();
+        // Read the clock after the lock, so attempt times follow the order the database serialised.
+        const now = this.clock.now();
         const number = (await manager.countBy(Attempt, { jobId: job.id })) + 1;
         const row: Attempt = {
           id: attemptId,
@@ -182,7 +197,7 @@ export class SchedulerService {
     }
 
     try {
-      const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken);
+      const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken, round);
       const instance = await this.compute.provision({ attemptId: attempt.id, offer, assignment });
       await this.dataSource.manager.update(Attempt, { id: attempt.id }, { instanceId: instance.instanceId });
       return 'placed';
@@ -195,7 +210,7 @@ export class SchedulerService {
     }
   }
 
-  private async buildAssignment(job: Job, attempt: Attempt, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, attemptToken: string) {
+  private async buildAssignment(job: Job, attempt: Attempt, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, attemptToken: string, round: Round) {
     const now = this.clock.now();
     const urlTtl = Math.min(7 * 86_400, job.maxDurationSeconds + 3600);
     const base = `jobs/${job.orgId}/${job.id}/${attempt.id}`;
@@ -247,7 +262,7 @@ export class SchedulerService {
         budgetStopAt: budgetStopAt?.toISOString() ?? null,
         gpuIndices: null,
       },
-      dataset: { getUrl: await this.datasets.presignedGetUrl(dataset.id, urlTtl), sizeBytes: dataset.sizeBytes, sha256: dataset.sha256 },
+      dataset: { getUrl: await this.datasetUrl(round, dataset.id), sizeBytes: dataset.sizeBytes, sha256: dataset.sha256 },
       resumeCheckpoint: resume,
       uploads: {
         artifact: { key: artifactKey, putUrl: artifactPut.url, headers: artifactPut.headers },
@@ -258,6 +273,16 @@ export class SchedulerService {
       attemptToken,
       issuedAt: now.toISOString(),
     };
+  }
+
+  /** One presigned dataset URL per dataset per round (valid for the longest job's duration). */
+  private datasetUrl(round: Round, datasetId: string): Promise<string> {
+    let url = round.datasetUrls.get(datasetId);
+    if (!url) {
+      url = this.datasets.presignedGetUrl(datasetId, DATASET_URL_TTL_SECONDS);
+      round.datasetUrls.set(datasetId, url);
+    }
+    return url;
   }
 
   /** Candidates exhausted: back to the queue with the reasons, retried with backoff. */
@@ -319,6 +344,15 @@ export class SchedulerService {
       }
     }
   }
+}
+
+/** What the workers of one scheduling round share. */
+interface Round {
+  offers: Offer[];
+  /** Offers a worker has tried this round (placed there, or found taken). */
+  taken: Set<string>;
+  datasets: Map<string, Promise<TrainableDataset | null>>;
+  datasetUrls: Map<string, Promise<string>>;
 }
 
 class JobGone extends Error {}
