@@ -55,6 +55,8 @@ export interface FleetStats {
   heartbeats: number;
   /** Event publishes JetStream did not store (retried). */
   publishRetries: number;
+  /** Per job: when its node published `accepted` (epoch ms), the first time. */
+  acceptedAtMs: Record<string, number>;
 }
 
 type ToWorker = { type: 'stop' };
@@ -120,7 +122,7 @@ interface SimNode {
 
 async function runFleet(options: FleetOptions): Promise<void> {
   const port = parentPort!;
-  const stats: FleetStats = { assignments: 0, invalidAssignments: 0, busyAssignments: 0, redelivered: 0, accepted: 0, finished: 0, heartbeats: 0, publishRetries: 0 };
+  const stats: FleetStats = { assignments: 0, invalidAssignments: 0, busyAssignments: 0, redelivered: 0, accepted: 0, finished: 0, heartbeats: 0, publishRetries: 0, acceptedAtMs: {} };
   const started = Date.now();
   const nodes = new Map<string, SimNode>();
   for (const node of options.nodes) {
@@ -215,6 +217,7 @@ async function runFleet(options: FleetOptions): Promise<void> {
     node.running = { attemptId, jobId, startedAt: new Date().toISOString() };
     await publishEvent(node, attemptId, 0, { type: 'accepted' });
     stats.accepted += 1;
+    stats.acceptedAtMs[jobId] ??= Date.now();
     await publishEvent(node, attemptId, 1, { type: 'started', runnerKind: 'synthetic', runnerName: 'bench-fleet', gpuIndices: [0], totalSteps: assignment.attempt.recipe.steps });
     const timer = setTimeout(() => {
       timers.delete(timer);
