@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { createUser } from '@nats-io/nkeys';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, expectEventually, freePort, natsTestUrl, uniquePrefix, type TestDatabase } from '../support/index.js';
 
@@ -18,6 +19,9 @@ function baseEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
     NATS_SUBJECT_PREFIX: uniquePrefix('boot'),
     AUTH_TOKEN_SECRET: 'boot-test-secret-0123456789abcdef0123456789',
     ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+    // Production refuses to start without the secrets it would otherwise make up per process.
+    PAYMENT_WEBHOOK_SECRET: 'boot-test-webhook-secret-0123456789',
+    PLATFORM_NKEY_SEED: new TextDecoder().decode(createUser().getSeed()),
     LOG_LEVEL: 'warn',
   };
 }
