@@ -1,6 +1,6 @@
 import type { Offer } from '@anneal/providers';
 import { describe, expect, it } from 'vitest';
-import { describeWait, rankCandidates } from './offer-ranking.js';
+import { describeOffer, describeWait, rankCandidates } from './offer-ranking.js';
 
 const offer = (id: string, reliability: number, price = 500_000n): Offer => ({
   providerKind: 'community',
@@ -55,5 +55,15 @@ describe('describeWait', () => {
 
   it('says when nothing matched at all', () => {
     expect(describeWait([], new Date(now.getTime() + 5000), now)).toBe('No matching offer is available right now; trying again in 5 s.');
+  });
+});
+
+describe('describeOffer', () => {
+  const base = { providerKind: 'community', offerId: 'community:n', offerType: 'machine', gpuModelId: 'rtx-4090', gpuCount: 1, vramGb: 24, zone: null, priceMicrosPerGpuHour: 1n, spot: false, reliability: 1, availability: 'available', simulated: false } as const;
+
+  it('names the provider, the place when known, and the GPU as people call it', () => {
+    expect(describeOffer({ ...base, region: 'unknown' })).toBe('community node (1× RTX 4090)');
+    expect(describeOffer({ ...base, region: 'eu-west' })).toBe('community node in eu-west (1× RTX 4090)');
+    expect(describeOffer({ ...base, providerKind: 'gcp', region: 'us-central1', zone: 'us-central1-a', gpuModelId: 'a100-80gb-sxm', gpuCount: 8 })).toMatch(/^GCP us-central1-a \(8× A100 80GB/);
   });
 });

@@ -1,3 +1,4 @@
+import { lookupGpu } from '@anneal/benchmarks';
 import type { Offer } from '@anneal/providers';
 
 export interface Candidate {
@@ -44,4 +45,13 @@ export function describeWait(skips: readonly SkipReason[], nextTryAt: Date, now:
   const shown = skips.slice(0, 5).map((s) => s.reason);
   const more = skips.length > 5 ? `; and ${skips.length - 5} more` : '';
   return `${skips.length} offer${skips.length === 1 ? '' : 's'} skipped: ${shown.join('; ')}${more}. Trying again in ${seconds} s.`;
+}
+
+/** "community node in eu-west (1× RTX 4090)", "GCP us-central1-a (8× A100 80GB SXM)". */
+export function describeOffer(offer: Offer): string {
+  const provider = offer.providerKind === 'gcp' ? 'GCP' : offer.providerKind === 'runpod' ? 'RunPod' : 'community node';
+  const place = offer.zone ?? offer.region;
+  const where = place && place !== 'unknown' ? (offer.providerKind === 'community' ? ` in ${place}` : ` ${place}`) : '';
+  const gpu = lookupGpu(offer.gpuModelId);
+  return `${provider}${where} (${offer.gpuCount}× ${gpu.kind === 'known' ? gpu.gpu.name : offer.gpuModelId})`;
 }

@@ -13,7 +13,7 @@ import { isTerminal, retryDelaySeconds, type EndReason } from './job-state.js';
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type StoragePort, type TrainableDataset } from './jobs.ports.js';
 import { AttemptLifecycle } from './attempt-lifecycle.service.js';
 import { JobsService } from './jobs.service.js';
-import { describeWait, rankCandidates, type SkipReason } from './offer-ranking.js';
+import { describeOffer, describeWait, rankCandidates, type SkipReason } from './offer-ranking.js';
 
 /** Checkpoint upload slots per assignment (the agent keeps the last for the final checkpoint). */
 const CHECKPOINT_SLOTS = 8;
@@ -357,8 +357,3 @@ interface Round {
 
 class JobGone extends Error {}
 class OfferTaken extends Error {}
-
-export function describeOffer(offer: Offer): string {
-  const provider = offer.providerKind === 'gcp' ? 'GCP' : offer.providerKind === 'runpod' ? 'RunPod' : 'community node';
-  return `${provider} ${offer.zone ?? offer.region} (${offer.gpuCount}× ${offer.gpuModelId})`;
-}
