@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { allAttemptEventsSubject, attemptEventSchema, attemptEventsStreamSpec } from '@anneal/providers';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
@@ -10,6 +10,8 @@ import { AttemptLifecycle } from './attempt-lifecycle.service.js';
 import { COMPUTE_PORT, type ComputePort } from './jobs.ports.js';
 
 const CONSUMER = 'anneal-api-attempt-events';
+/** Attempt events applied at once (each attempt's own events stay in order). */
+const MAX_IN_FLIGHT = 16;
 
 /**
  * Agent → API attempt events, from JetStream through one durable consumer shared by every
@@ -50,26 +52,44 @@ export class AttemptEventsConsumer implements OnApplicationBootstrap, OnApplicat
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
+    // Events of different attempts are applied concurrently (up to MAX_IN_FLIGHT); events of one
+    // attempt stay in the order JetStream delivered them, chained one after another.
+    const chains = new Map<string, Promise<void>>();
+    const inFlight = new Set<Promise<void>>();
     for await (const message of messages) {
-      try {
-        const payload = await this.compute.openAttemptEvent(message.subject, message.data);
-        if (payload === null) {
-          this.rejected.inc({ reason: 'bad_signature' });
-          message.term();
-          continue;
-        }
-        const parsed = attemptEventSchema.safeParse(payload);
-        if (!parsed.success) {
-          this.rejected.inc({ reason: 'invalid_payload' });
-          message.term();
-          continue;
-        }
-        await this.lifecycle.handle(parsed.data);
-        message.ack();
-      } catch (error) {
-        this.logger.error({ err: error, subject: message.subject }, 'attempt event failed; redelivering');
-        message.nak(1000);
+      while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+      const key = message.subject;
+      const previous = chains.get(key) ?? Promise.resolve();
+      const current = previous.then(() => this.apply(message));
+      chains.set(key, current);
+      const tracked = current.finally(() => {
+        inFlight.delete(tracked);
+        if (chains.get(key) === current) chains.delete(key);
+      });
+      inFlight.add(tracked);
+    }
+    await Promise.allSettled(inFlight);
+  }
+
+  private async apply(message: JsMsg): Promise<void> {
+    try {
+      const payload = await this.compute.openAttemptEvent(message.subject, message.data);
+      if (payload === null) {
+        this.rejected.inc({ reason: 'bad_signature' });
+        message.term();
+        return;
       }
+      const parsed = attemptEventSchema.safeParse(payload);
+      if (!parsed.success) {
+        this.rejected.inc({ reason: 'invalid_payload' });
+        message.term();
+        return;
+      }
+      await this.lifecycle.handle(parsed.data);
+      message.ack();
+    } catch (error) {
+      this.logger.error({ err: error, subject: message.subject }, 'attempt event failed; redelivering');
+      message.nak(1000);
     }
   }
 

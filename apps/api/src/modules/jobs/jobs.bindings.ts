@@ -6,7 +6,6 @@ import {
   ProvisioningError,
   attemptEventSchema,
   claimedSigner,
-  openSignedMessage,
   parseCommunityOfferId,
   type Offer,
   type ProviderKind,
@@ -20,6 +19,7 @@ import { buildEstimateTable, type EstimateRow } from '../estimates/estimate-tabl
 import { estimateFailure } from '../estimates/estimates.service.js';
 import { returningRows } from '../../core/database/returning-rows.js';
 import { Node } from '../nodes/entities/node.entity.js';
+import { openSignedNative, verifyKeyOf, type VerifyKey } from '../nodes/native-envelope.js';
 import { ProvidersService } from '../provider-accounts/providers.service.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
 import { ObjectStorage } from '../../core/storage/object-storage.js';
@@ -123,7 +123,7 @@ export class BillingBinding implements BillingPort {
  */
 @Injectable()
 export class ComputeBinding implements ComputePort {
-  private readonly keys = new Map<string, { nodeId: string; publicKey: string }>();
+  private readonly keys = new Map<string, { nodeId: string; key: VerifyKey }>();
   private readonly owners = new Map<string, string>();
 
   constructor(
@@ -195,10 +195,11 @@ export class ComputeBinding implements ComputePort {
     if (!known) {
       const node = await this.dataSource.manager.findOneBy(Node, { publicKey: signer });
       if (!node) return null;
-      known = { nodeId: node.id, publicKey: node.publicKey };
+      known = { nodeId: node.id, key: verifyKeyOf(node.publicKey) };
       this.keys.set(signer, known);
     }
-    const opened = openSignedMessage(attemptEventSchema, subject, data, known.publicKey);
+    // Node's native Ed25519: the same checks as the protocol's openSignedMessage, orders of magnitude faster.
+    const opened = openSignedNative(attemptEventSchema, subject, data, known.key);
     if (!opened.ok || opened.value.nodeId !== known.nodeId) return null;
     return opened.value;
   }
