@@ -4,7 +4,7 @@
  *
  *   node libs/benchmarks/dist/eval/eval-cli.js [--data DIR] [--docs FILE] [--no-write]
  *
- * DIR defaults to ../shared/datasets/step-times beside the repository (else shared/... inside it).
+ * DIR defaults to the repository's copy in libs/benchmarks/data/step-times (else ../shared/datasets/step-times).
  * Reads files, argv and os only (no environment variables).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ function main(args: readonly string[]): number {
   const repoRoot = resolve(here, '../../../..');
   const dataDir =
     argValue(args, '--data') ??
-    [resolve(repoRoot, '../shared/datasets/step-times'), resolve(repoRoot, 'shared/datasets/step-times')].find((dir) => existsSync(dir));
+    [resolve(repoRoot, 'libs/benchmarks/data/step-times'), resolve(repoRoot, '../shared/datasets/step-times')].find((dir) => existsSync(dir));
   if (!dataDir || !existsSync(dataDir)) {
     process.stderr.write('eval:estimator: no step-time tables found; pass --data DIR\n');
     return 2;
