@@ -42,13 +42,20 @@ describe('ApiClient', () => {
 
   it('shares one refresh between concurrent requests', async () => {
     let refreshes = 0;
+    let refused = 0;
+    // The refresh answers only once all three requests have been refused: they overlap for sure.
+    let releaseRefresh!: () => void;
+    const allRefused = new Promise<void>((resolve) => (releaseRefresh = resolve));
     const { impl } = fakeFetch(async (call) => {
       if (call.url.endsWith('/v1/auth/refresh')) {
         refreshes++;
-        await new Promise((r) => setTimeout(r, 5));
+        await allRefused;
         return json(200, { accessToken: 'fresh', refreshToken: 'r2' });
       }
-      return header(call, 'Authorization') === 'Bearer fresh' ? json(200, { path: call.url }) : json(401, { code: 'token_expired', message: 'expired' });
+      if (header(call, 'Authorization') === 'Bearer fresh') return json(200, { path: call.url });
+      refused += 1;
+      if (refused === 3) releaseRefresh();
+      return json(401, { code: 'token_expired', message: 'expired' });
     });
     const api = new ApiClient({ fetch: impl });
     api.setTokens({ accessToken: 'stale', refreshToken: 'r1' });
