@@ -67,7 +67,7 @@ describe('jobs when machines fail, users cancel and budgets run out (real agents
   it('a lost node: the attempt ends node_lost, billed only to its last heartbeat; the job resumes elsewhere from its checkpoint and succeeds', async () => {
     const first = await stack.startAgent(provider);
     await offersOnline(1);
-    const id = await submit({ recipe: { ...longRecipe, steps: 600 } });
+    const id = await submit();
     await waitFor(id, 'running', first);
     await waitForCheckpoint(id);
     first.child.kill('SIGKILL');

@@ -145,7 +145,8 @@ describe('the marketplace in a real browser: a provider lists a node, a customer
     await nav(page, 'New job');
     await page.getByLabel('Recipe preset').selectOption({ label: 'Llama 3.1 8B, QLoRA, 2k context' });
     await page.getByLabel('Dataset').selectOption({ label: 'support-chats (jsonl, 200 samples)' });
-    await page.getByLabel('Steps').fill('30');
+    // Long enough (seconds of the synthetic trainer, even on a fast machine) that whole billed seconds are charged.
+    await page.getByLabel('Steps').fill('600');
     const headline = page.getByTestId('estimate-headline');
     // The estimate for the form as it is now (not the one for the preset's 500 steps).
     await page.locator('section.estimate-panel[aria-busy="false"]').getByTestId('estimate-headline').waitFor({ timeout: 30_000 });
