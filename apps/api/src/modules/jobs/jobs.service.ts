@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { lookupGpu } from '@anneal/benchmarks';
-import type { Offer, ProviderKind } from '@anneal/providers';
+import { matchesOfferQuery, type Offer, type ProviderKind } from '@anneal/providers';
 import { DataSource, In, LessThan, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
@@ -227,13 +227,9 @@ export class JobsService {
     };
   }
 
-  offerMatches(offer: Offer, filters: { resources: { gpuCount: number; minVramGb?: number; region?: string }; allowlist: ProviderKind[]; maxPrice: bigint | null }): boolean {
-    if (!filters.allowlist.includes(offer.providerKind)) return false;
-    if (filters.maxPrice !== null && offer.priceMicrosPerGpuHour > filters.maxPrice) return false;
-    if (offer.gpuCount < filters.resources.gpuCount) return false;
-    if (filters.resources.minVramGb && offer.vramGb < filters.resources.minVramGb) return false;
-    if (filters.resources.region && offer.region !== filters.resources.region) return false;
-    return true;
+  /** The offer suits the job: the port's own query match, plus the provider allowlist. */
+  offerMatches(offer: Offer, filters: { resources: { gpuModel?: string; minVramGb?: number; gpuCount: number; region?: string }; allowlist: ProviderKind[]; maxPrice: bigint | null }): boolean {
+    return filters.allowlist.includes(offer.providerKind) && matchesOfferQuery(offer, this.offerQuery(filters));
   }
 
   async cancel(principal: Principal, jobId: string, meta: RequestMeta) {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { NoCapacityError, ProviderError, QuotaExceededError, matchesOfferQuery, type Offer } from '@anneal/providers';
+import { NoCapacityError, ProviderError, QuotaExceededError, type Offer } from '@anneal/providers';
 import type { Logger } from 'pino';
 import { DataSource, In, IsNull, Not } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
@@ -122,8 +122,7 @@ export class SchedulerService {
       return false;
     }
     const filters = { resources: job.resources, allowlist: job.providerAllowlist as Offer['providerKind'][], maxPrice: job.maxPriceMicrosPerGpuHour };
-    const query = this.jobs.offerQuery(filters);
-    const offers = round.offers.filter((offer) => !round.taken.has(offer.offerId) && matchesOfferQuery(offer, query) && this.jobs.offerMatches(offer, filters));
+    const offers = round.offers.filter((offer) => !round.taken.has(offer.offerId) && this.jobs.offerMatches(offer, filters));
     const input = {
       recipe: { ...job.recipe },
       steps: job.steps,
