@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { ComputeProvider } from '../port/compute-provider.port.js';
 import { NoCapacityError, NotFoundError, ProvisioningError } from '../port/provider.errors.js';
 import { matchesOfferQuery } from '../port/offer-query.js';
@@ -18,8 +18,8 @@ import type { CommunityNode, CommunityNodeSource } from './community.types.js';
 import {
   assignmentSchema,
   assignStreamSpec,
+  allAttemptEventsSubject,
   attemptEventSchema,
-  attemptEventsStreamSpec,
   attemptEventsSubject,
   assignSubject,
   controlSubject,
@@ -44,6 +44,11 @@ export interface CommunityTerminateOptions {
 }
 
 type AckOutcome = { kind: 'accepted' } | { kind: 'rejected'; reason: string; message: string } | { kind: 'timeout' };
+interface AckWaiter {
+  node: CommunityNode;
+  attemptId: string;
+  settle: (outcome: AckOutcome) => void;
+}
 
 /**
  * Community capacity: offers from registered nodes that are listed, online and unreserved;
@@ -58,6 +63,9 @@ export class CommunityProvider implements ComputeProvider {
   readonly #js: JetStreamClient;
   readonly #nodes: CommunityNodeSource;
   readonly #now: () => Date;
+  /** Provisions waiting for their node's answer, by attempt events subject. */
+  readonly #ackWaiters = new Map<string, AckWaiter>();
+  #ackSubscription: Subscription | undefined;
 
   constructor(config: CommunityProviderConfigInput, deps: CommunityProviderDeps) {
     this.#config = communityProviderConfigSchema.parse(config);
@@ -89,7 +97,7 @@ export class CommunityProvider implements ComputeProvider {
     }
 
     const prefix = this.#config.subjectPrefix;
-    const ack = await this.#watchAck(node, request.attemptId);
+    const ack = this.#watchAck(node, request.attemptId);
     const subject = assignSubject(prefix, nodeId);
     let sequence: number;
     try {
@@ -172,45 +180,42 @@ export class CommunityProvider implements ComputeProvider {
   }
 
   /**
-   * Starts reading the attempt's events (an ordered consumer from the start of the stream, so an
-   * answer to an earlier try is seen too) before the assignment goes out. Only events signed by the
-   * node's registered key count.
+   * Waits for the node's answer to an assignment. One core NATS subscription on every attempt's
+   * events subject serves all the provisions in flight (opened when the first starts, closed when
+   * the last ends); it is in place before the assignment is published, so the answer cannot be
+   * missed. Only events signed by the node's registered key, for this attempt and node, count.
    */
-  async #watchAck(node: CommunityNode, attemptId: string): Promise<{ outcome: Promise<AckOutcome>; stop: () => void }> {
-    const prefix = this.#config.subjectPrefix;
-    const subject = attemptEventsSubject(prefix, attemptId);
-    const where = { providerKind: 'community' as const, region: node.region };
-    let consumer;
-    try {
-      consumer = await this.#js.consumers.get(attemptEventsStreamSpec(prefix).name, {
-        filter_subjects: subject,
-        deliver_policy: DeliverPolicy.All,
-      });
-    } catch {
-      throw new ProvisioningError(`attempt events stream ${attemptEventsStreamSpec(prefix).name} is not available`, { ...where, retryable: true });
-    }
-    const messages = await consumer.consume({ max_messages: 16 });
-    let timer: NodeJS.Timeout | undefined;
+  #watchAck(node: CommunityNode, attemptId: string): { outcome: Promise<AckOutcome>; stop: () => void } {
+    const subject = attemptEventsSubject(this.#config.subjectPrefix, attemptId);
+    let settle!: (outcome: AckOutcome) => void;
+    const outcome = new Promise<AckOutcome>((resolve) => {
+      settle = resolve;
+    });
+    const waiter: AckWaiter = { node, attemptId, settle: (answer) => settle(answer) };
+    this.#ackWaiters.set(subject, waiter);
+    this.#ackSubscription ??= this.#nats.subscribe(allAttemptEventsSubject(this.#config.subjectPrefix), {
+      callback: (error, message) => {
+        if (error) return;
+        const waiting = this.#ackWaiters.get(message.subject);
+        if (!waiting) return;
+        const opened = openSignedMessage(attemptEventSchema, message.subject, message.data, waiting.node.publicKey);
+        if (!opened.ok) return;
+        const event: AttemptEvent = opened.value;
+        if (event.attemptId !== waiting.attemptId || event.nodeId !== waiting.node.nodeId) return;
+        if (event.type === 'accepted') waiting.settle({ kind: 'accepted' });
+        else if (event.type === 'rejected') waiting.settle({ kind: 'rejected', reason: event.reason, message: event.message });
+      },
+    });
+    const timer = setTimeout(() => settle({ kind: 'timeout' }), this.#config.ackTimeoutMs);
     const stop = () => {
       clearTimeout(timer);
-      void messages.stop();
-    };
-    const answered = (async (): Promise<AckOutcome> => {
-      for await (const message of messages) {
-        const opened = openSignedMessage(attemptEventSchema, message.subject, message.data, node.publicKey);
-        if (!opened.ok) continue;
-        const event: AttemptEvent = opened.value;
-        if (event.attemptId !== attemptId || event.nodeId !== node.nodeId) continue;
-        if (event.type === 'accepted') return { kind: 'accepted' };
-        if (event.type === 'rejected') return { kind: 'rejected', reason: event.reason, message: event.message };
+      if (this.#ackWaiters.get(subject) === waiter) this.#ackWaiters.delete(subject);
+      if (this.#ackWaiters.size === 0 && this.#ackSubscription) {
+        this.#ackSubscription.unsubscribe();
+        this.#ackSubscription = undefined;
       }
-      return { kind: 'timeout' };
-    })();
-    const timedOut = new Promise<AckOutcome>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: 'timeout' }), this.#config.ackTimeoutMs);
-    });
-    const outcome = Promise.race([answered, timedOut]).finally(stop);
-    return { outcome, stop };
+    };
+    return { outcome: outcome.finally(stop), stop };
   }
 
   #parseInstanceId(instanceId: string): { nodeId: string; attemptId: string } {
