@@ -7,6 +7,7 @@ import { returningRows } from '../../core/database/returning-rows.js';
 import { badRequest, conflict, notFound } from '../../core/errors/app-error.js';
 import { LOGGER } from '../../core/logging/logger.js';
 import { AuditService } from '../audit/audit.service.js';
+import { AuthInvalidationService } from '../auth/auth-invalidation.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { TERMINAL_JOB_STATUSES } from '../jobs/job-state.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -43,6 +44,7 @@ export class AdminUsersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly invalidation: AuthInvalidationService,
     private readonly moderation: ModerationService,
     private readonly jobs: JobsService,
     private readonly emails: EmailOutboxService,
@@ -139,6 +141,8 @@ export class AdminUsersService {
       }
       return found;
     });
+    // Its sessions and keys stop now, on every replica, not when a cached principal expires.
+    await this.invalidation.announce({ kind: 'user', userId });
     const canceledJobIds = await this.stopJobs(admin, user, meta);
     await this.audit.record({ actor: admin, orgId: user.personalOrgId, action: 'admin.user_jobs_stopped', target: { type: 'user', id: userId }, meta, details: { jobIds: canceledJobIds } });
     return { ...(await this.get(admin, userId, meta)), stoppedJobIds: canceledJobIds };

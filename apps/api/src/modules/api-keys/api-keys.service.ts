@@ -3,6 +3,7 @@ import { DataSource, IsNull } from 'typeorm';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
 import { forbidden, notFound } from '../../core/errors/app-error.js';
 import { AuditService } from '../audit/audit.service.js';
+import { AuthInvalidationService } from '../auth/auth-invalidation.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';
 import { TokenService } from '../auth/token.service.js';
@@ -28,6 +29,7 @@ export class ApiKeysService {
     private readonly dataSource: DataSource,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
+    private readonly invalidation: AuthInvalidationService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly newId: IdGenerator,
   ) {}
@@ -72,6 +74,7 @@ export class ApiKeysService {
       await manager.update(ApiKey, { id, revokedAt: IsNull() }, { revokedAt: now });
       await this.audit.record({ actor: principal, action: 'api_key.revoked', target: { type: 'api_key', id }, meta }, manager);
     });
+    await this.invalidation.announce({ kind: 'api_key', apiKeyId: id });
     return describe({ ...key, revokedAt: now });
   }
 }

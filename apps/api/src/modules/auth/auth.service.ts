@@ -9,6 +9,7 @@ import { SECRET_BOX } from '../../core/crypto/secret-box.provider.js';
 import { AuditService } from '../audit/audit.service.js';
 import { createUserWithPersonalOrg, type NewUser } from '../users/create-user.js';
 import type { User } from '../users/entities/user.entity.js';
+import { AuthInvalidationService } from './auth-invalidation.service.js';
 import { AuthRepository } from './auth.repository.js';
 import type { RecoveryCode } from './entities/recovery-code.entity.js';
 import type { Session } from './entities/session.entity.js';
@@ -57,6 +58,7 @@ export class AuthService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly repository: AuthRepository,
+    private readonly invalidation: AuthInvalidationService,
     private readonly audit: AuditService,
     private readonly tokens: TokenService,
     private readonly passwords: PasswordService,
@@ -127,7 +129,7 @@ export class AuthService {
     if (!session) {
       // A replaced refresh token presented again: someone may hold a copy. End that session.
       const replaced = await this.repository.findSessionByPreviousRefreshHash(oldHash);
-      if (replaced) await this.repository.revokeSession(replaced.id, now);
+      if (replaced) await this.revokeSession(replaced.id, now);
       throw unauthenticated('This refresh token is no longer valid: sign in again.', 'token_expired');
     }
     if (session.revokedAt || session.expiresAt <= now) {
@@ -139,7 +141,7 @@ export class AuthService {
     const rotated = await this.repository.rotateRefreshToken(session.id, oldHash, this.tokens.hashSecret(newRefresh), this.refreshExpiry(now));
     if (!rotated) {
       // The token was used twice: someone else may hold a copy. End the session.
-      await this.repository.revokeSession(session.id, now);
+      await this.revokeSession(session.id, now);
       throw unauthenticated('This refresh token was already used: sign in again.', 'token_expired');
     }
     return this.pair(session.id, user.id, newRefresh, now);
@@ -147,7 +149,7 @@ export class AuthService {
 
   async logout(principal: Principal, meta: RequestMeta): Promise<void> {
     if (!principal.sessionId) return;
-    await this.repository.revokeSession(principal.sessionId, this.clock.now());
+    await this.revokeSession(principal.sessionId, this.clock.now());
     await this.audit.record({ actor: principal, action: 'auth.logout', target: { type: 'session', id: principal.sessionId }, meta });
   }
 
@@ -177,6 +179,7 @@ export class AuthService {
       await this.repository.replaceRecoveryCodes(manager, user.id, rows);
       await this.audit.record({ actor: principal, action: 'auth.2fa_enabled', target: { type: 'user', id: user.id }, meta }, manager);
     });
+    await this.invalidation.announce({ kind: 'user', userId: user.id });
     return { recoveryCodes: plain };
   }
 
@@ -196,6 +199,13 @@ export class AuthService {
       await this.repository.replaceRecoveryCodes(manager, user.id, []);
       await this.audit.record({ actor: principal, action: 'auth.2fa_disabled', target: { type: 'user', id: user.id }, meta }, manager);
     });
+    await this.invalidation.announce({ kind: 'user', userId: user.id });
+  }
+
+  /** Ends a session: its access tokens stop working at once, on every replica. */
+  private async revokeSession(sessionId: string, at: Date): Promise<void> {
+    await this.repository.revokeSession(sessionId, at);
+    await this.invalidation.announce({ kind: 'session', sessionId });
   }
 
   private async checkTotp(user: User, code: string, now: Date): Promise<boolean> {

@@ -3,6 +3,7 @@ import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
 import { conflict, forbidden, notFound } from '../../core/errors/app-error.js';
 import { AuditService } from '../audit/audit.service.js';
+import { AuthInvalidationService } from '../auth/auth-invalidation.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { TokenService } from '../auth/token.service.js';
 import { EmailOutboxService } from '../notifications/email-outbox.service.js';
@@ -19,6 +20,7 @@ export class OrgsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly invalidation: AuthInvalidationService,
     private readonly tokens: TokenService,
     private readonly outbox: EmailOutboxService,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -112,6 +114,7 @@ export class OrgsService {
       await manager.update(Membership, { orgId, userId }, { role });
       await this.audit.record({ actor: principal, orgId, action: 'org.role_changed', target: { type: 'user', id: userId }, meta, details: { from: target.role, to: role } }, manager);
     });
+    await this.invalidation.announce({ kind: 'membership', userId, orgId });
     return { userId, role };
   }
 
@@ -127,6 +130,7 @@ export class OrgsService {
       await manager.delete(Membership, { orgId, userId });
       await this.audit.record({ actor: principal, orgId, action: 'org.member_removed', target: { type: 'user', id: userId }, meta }, manager);
     });
+    await this.invalidation.announce({ kind: 'membership', userId, orgId });
   }
 
   /** Platform role "provider": the organization may list GPUs. */

@@ -10,6 +10,7 @@ import { AppError, conflict, forbidden, unauthenticated } from '../../core/error
 import { LOGGER } from '../../core/logging/logger.js';
 import { ObjectStorage } from '../../core/storage/object-storage.js';
 import { AuditService } from '../audit/audit.service.js';
+import { AuthInvalidationService } from '../auth/auth-invalidation.service.js';
 import { PasswordService } from '../auth/password.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { TokenService } from '../auth/token.service.js';
@@ -68,6 +69,7 @@ export class AccountDeletionService {
     private readonly nodes: NodesService,
     private readonly retention: RetentionService,
     private readonly audit: AuditService,
+    private readonly invalidation: AuthInvalidationService,
     private readonly passwords: PasswordService,
     private readonly totp: TotpService,
     private readonly tokens: TokenService,
@@ -174,6 +176,7 @@ export class AccountDeletionService {
         deletedAt: now,
       });
     });
+    await this.invalidation.announce({ kind: 'user', userId: user.id });
     this.logger.info({ ...result, ref }, 'account deleted');
     return result;
   }
