@@ -227,7 +227,8 @@ async function runFleet(options: FleetOptions): Promise<void> {
         cancelReason: null,
         message: null,
         finalMetrics: { steps: assignment.attempt.recipe.steps ?? 1, loss: 0.42, stepTimeMsMean: options.runMs / Math.max(1, assignment.attempt.recipe.steps ?? 1), durationS: options.runMs / 1000 },
-        artifactKeys: [assignment.uploads.artifact.key],
+        // An assignment without upload URLs: the simulated node uploads nothing, so it reports no key.
+        artifactKeys: assignment.uploads?.artifact ? [assignment.uploads.artifact.key] : [],
       })
         .then(() => {
           stats.finished += 1;

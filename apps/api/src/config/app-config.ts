@@ -34,7 +34,12 @@ export const configSchema = z
     DATASET_PART_SIZE_BYTES: positiveInt.default(64 * 1024 * 1024).describe('Size of each multipart part (S3 wants at least 5 MiB except the last; grown automatically to stay within 10,000 parts).'),
     DATASET_MAX_SIZE_BYTES: positiveInt.default(1024 * 1024 * 1024 * 1024).describe('Largest dataset accepted (default 1 TiB).'),
     DATASET_UPLOAD_URL_TTL_SECONDS: positiveInt.max(604_800).default(21_600).describe('Lifetime of presigned dataset upload URLs (max 7 days, the S3 limit).'),
-    DATASET_DOWNLOAD_URL_TTL_SECONDS: positiveInt.max(604_800).default(900).describe('Lifetime of presigned dataset download URLs (users and nodes).'),
+    DATASET_DOWNLOAD_URL_TTL_SECONDS: positiveInt.max(604_800).default(900).describe('Lifetime of presigned dataset download URLs handed to users.'),
+    ATTEMPT_URL_TTL_SECONDS: positiveInt
+      .min(60)
+      .max(604_800)
+      .default(900)
+      .describe('Lifetime of the presigned URLs a training machine fetches with its attempt token right before each transfer (dataset, resume checkpoint, checkpoint/artifact/log uploads). S3 cannot revoke a presigned URL, so this is how long one can outlive its attempt; a transfer started before it expires completes.'),
     MODERATION_BLOCKED_TERMS: z
       .string()
       .default('csam,child porn,child sexual abuse,cp videos,underage nude,revenge porn,non consensual,deepfake nude,nudify,undress,bioweapon,nerve agent,ransomware,keylogger,credit card dump,cvv dump,stolen credentials,leaked passwords,doxx,doxxing')

@@ -82,7 +82,7 @@ const ADMIN = new Set([
 ]);
 
 /** Routes a training machine calls with its per-attempt token; a user's token opens none of them. */
-const AGENT = new Set(['POST /v1/attempts/:id/upload-urls']);
+const AGENT = new Set(['POST /v1/attempts/:id/downloads/dataset', 'POST /v1/attempts/:id/downloads/resume-checkpoint', 'POST /v1/attempts/:id/uploads/:slot']);
 
 /** Public parameterised routes (none today). */
 const PUBLIC = new Set<string>();

@@ -1,27 +1,23 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, Max, Min } from 'class-validator';
+import type { PresignedDownload, PresignedUpload, ResumeCheckpointDownload } from '@anneal/providers';
 
-export const MAX_UPLOAD_URLS = 20;
+// OpenAPI shapes of the protocol's attempt-storage responses (libs/providers, attempt-storage.schema.ts).
 
-export class UploadUrlsDto {
-  @ApiProperty({ enum: ['checkpoint', 'log'], description: 'What the agent will upload.' })
-  @IsIn(['checkpoint', 'log'], { message: "kind must be 'checkpoint' or 'log'" })
-  kind!: 'checkpoint' | 'log';
-
-  @ApiProperty({ minimum: 1, maximum: MAX_UPLOAD_URLS, description: 'How many URLs (one object each).' })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_UPLOAD_URLS)
-  count!: number;
+export class PresignedDownloadDto implements PresignedDownload {
+  @ApiProperty({ description: 'Presigned GET URL (a secret: never log it).' }) getUrl!: string;
+  @ApiProperty({ description: 'When the URL stops working (ATTEMPT_URL_TTL_SECONDS after it was issued); a download started before completes.' }) expiresAt!: string;
 }
 
-export class UploadUrlDto {
-  @ApiProperty({ description: 'Object key the URL writes.' }) key!: string;
-  @ApiProperty({ description: 'Presigned PUT URL.' }) putUrl!: string;
-  @ApiProperty({ description: 'Headers to send exactly as given: the signature covers them.', type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
+export class ResumeCheckpointDownloadDto implements ResumeCheckpointDownload {
+  @ApiProperty({ description: 'Presigned GET URL of the checkpoint (a secret: never log it).' }) getUrl!: string;
+  @ApiProperty({ description: 'The step the checkpoint was taken at; training continues at step + 1.' }) step!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Size the uploading agent reported.' }) sizeBytes!: number | null;
   @ApiProperty() expiresAt!: string;
 }
 
-export class UploadUrlsResponseDto {
-  @ApiProperty({ type: [UploadUrlDto] }) urls!: UploadUrlDto[];
+export class PresignedUploadDto implements PresignedUpload {
+  @ApiProperty({ description: 'Object key the URL writes; report it back in the checkpoint/finished event.' }) key!: string;
+  @ApiProperty({ description: 'Presigned PUT URL (a secret: never log it).' }) putUrl!: string;
+  @ApiProperty({ description: 'Headers to send exactly as given: the signature covers them.', type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
+  @ApiProperty() expiresAt!: string;
 }

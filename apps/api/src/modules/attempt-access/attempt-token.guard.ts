@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppError, unauthenticated } from '../../core/errors/app-error.js';
-import { Attempt } from '../jobs/entities/attempt.entity.js';
+import type { Attempt } from '../jobs/entities/attempt.entity.js';
+import { AttemptAccessRepository } from './attempt-access.repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ATTEMPT_TOKEN = /^att_[A-Za-z0-9_-]{20,100}$/;
@@ -24,7 +24,7 @@ export function hashAttemptToken(token: string): string {
  */
 @Injectable()
 export class AttemptTokenGuard implements CanActivate {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly repository: AttemptAccessRepository) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AttemptRequest>();
@@ -34,7 +34,7 @@ export class AttemptTokenGuard implements CanActivate {
     if (!token || !ATTEMPT_TOKEN.test(token)) throw unauthenticated('Send the attempt token from the assignment: Authorization: Bearer att_…', 'attempt_token_invalid');
     const attemptId = request.params.id ?? '';
     // The same work (one lookup, one comparison) whether or not the attempt exists.
-    const attempt = UUID.test(attemptId) ? await this.dataSource.manager.findOneBy(Attempt, { id: attemptId.toLowerCase() }) : null;
+    const attempt = UUID.test(attemptId) ? await this.repository.findAttempt(attemptId.toLowerCase()) : null;
     const given = Buffer.from(hashAttemptToken(token), 'hex');
     const stored = Buffer.from(attempt?.attemptTokenHash ?? '0'.repeat(64), 'hex');
     const matches = stored.length === given.length && timingSafeEqual(stored, given);

@@ -77,9 +77,11 @@ describe('no secret ever reaches the logs (main flows at trace level, every line
     // Job submission, a running attempt asking for upload URLs with its token, artifacts, export.
     const run = await runningAttempt(t, token, dataset.id);
     remember('attempt token', run.attemptToken);
-    const urls = await t.http.request('POST', `/v1/attempts/${run.attemptId}/upload-urls`, { token: run.attemptToken, body: { kind: 'checkpoint', count: 1 } });
-    remember('attempt upload URL signature', signatureOf(urls.body.urls[0].putUrl));
-    await t.http.request('POST', `/v1/attempts/${run.attemptId}/upload-urls`, { token: 'att_forged-but-secret-token-0123456789', body: { kind: 'log', count: 1 } });
+    const upload = await t.http.request('POST', `/v1/attempts/${run.attemptId}/uploads/checkpoint-001`, { token: run.attemptToken });
+    remember('attempt upload URL signature', signatureOf(upload.body.putUrl));
+    const datasetUrl = await t.http.request('POST', `/v1/attempts/${run.attemptId}/downloads/dataset`, { token: run.attemptToken });
+    remember('attempt dataset URL signature', signatureOf(datasetUrl.body.getUrl));
+    await t.http.request('POST', `/v1/attempts/${run.attemptId}/uploads/logs`, { token: 'att_forged-but-secret-token-0123456789' });
     remember('forged attempt token', 'att_forged-but-secret-token-0123456789');
     await run.end('completed', [`jobs/${run.orgId}/${run.jobId}/artifacts/model.bin`]);
     const artifacts = await t.http.get(`/v1/jobs/${run.jobId}/artifacts`, token);

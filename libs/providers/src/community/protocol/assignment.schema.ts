@@ -43,11 +43,13 @@ export const presignedPutSchema = z.strictObject({
 export type PresignedPut = z.infer<typeof presignedPutSchema>;
 
 /**
- * A checkpoint to resume from (a presigned GET of an earlier attempt's checkpoint). Optional and
- * additive: an API that never resumes leaves it out.
+ * A checkpoint to resume from (an earlier attempt's checkpoint). Optional and additive: an API that
+ * never resumes leaves it out. Without `getUrl` the agent fetches a short-lived one from the API
+ * (`POST /v1/attempts/:id/downloads/resume-checkpoint`, see attempt-storage.schema.ts).
  */
 export const resumeCheckpointSchema = z.strictObject({
-  getUrl: z.url(),
+  /** A presigned GET of the checkpoint; absent: the agent asks the API right before downloading. */
+  getUrl: z.url().optional(),
   /** The step the checkpoint was taken at (the runner continues at step + 1). */
   step: countSchema,
   sizeBytes: countSchema.nullable(),
@@ -87,24 +89,34 @@ export const assignmentSchema = z.strictObject({
       .optional(),
   }),
   dataset: z.strictObject({
-    getUrl: z.url(),
+    /** A presigned GET; absent: the agent asks the API right before downloading. */
+    getUrl: z.url().optional(),
     sizeBytes: countSchema.nullable(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
   }),
   /** Resume from this checkpoint (weights and step) instead of starting at step 0; absent or null: a fresh start. */
   resumeCheckpoint: resumeCheckpointSchema.nullable().optional(),
-  uploads: z.strictObject({
-    /** The final artifact (adapter or weights archive). */
-    artifact: presignedPutSchema,
-    /** Pre-minted checkpoint slots, used in order; the node stops checkpointing when they run out. */
-    checkpoints: z.array(presignedPutSchema).max(1000),
-    /** Log archive uploaded at the end. */
-    logs: presignedPutSchema.nullable(),
-    expiresAt: instantSchema,
-  }),
   /**
-   * Bearer token scoped to this attempt (HTTP calls back to the API, e.g. more upload URLs). It dies
-   * when the attempt ends. A secret: never logged.
+   * Pre-minted upload URLs. Every field is optional: what is absent the agent asks the API for,
+   * with the attempt token, right before the upload (`POST /v1/attempts/:id/uploads/:slot`, see
+   * attempt-storage.schema.ts), and then has `CHECKPOINT_SLOTS_PER_ATTEMPT` checkpoint slots. An
+   * assignment without `uploads` carries no upload URL at all.
+   */
+  uploads: z
+    .strictObject({
+      /** The final artifact (adapter or weights archive). */
+      artifact: presignedPutSchema.optional(),
+      /** Pre-minted checkpoint slots, used in order; the node stops checkpointing when they run out. */
+      checkpoints: z.array(presignedPutSchema).max(1000).optional(),
+      /** Log archive uploaded at the end; null: none is uploaded. */
+      logs: presignedPutSchema.nullable().optional(),
+      /** When the URLs above expire; an assignment received after it is rejected (`expired`). */
+      expiresAt: instantSchema.optional(),
+    })
+    .optional(),
+  /**
+   * Bearer token scoped to this attempt (HTTP calls back to the API: the presigned URLs of
+   * attempt-storage.schema.ts). It dies when the attempt ends. A secret: never logged.
    */
   attemptToken: z.string().min(16).max(4096),
   issuedAt: instantSchema,

@@ -2,6 +2,7 @@ export * from './common.schema.js';
 export * from './gpu-telemetry.schema.js';
 export * from './heartbeat.schema.js';
 export * from './assignment.schema.js';
+export * from './attempt-storage.schema.js';
 export * from './control.schema.js';
 export * from './attempt-event.schema.js';
 export * from './benchmark-sample.schema.js';

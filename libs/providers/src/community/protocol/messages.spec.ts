@@ -34,7 +34,7 @@ describe('protocol messages', () => {
     expect(!badGpu.ok && badGpu.error.issues[0]).toMatch(/^gpus\.0\.utilizationPct/);
   });
 
-  it('accepts an assignment and refuses one without presigned URLs', () => {
+  it('accepts an assignment and refuses one whose dataset URL is not a URL', () => {
     expect(parseAssignment(assignmentFixture()).ok).toBe(true);
     const noUrl = assignmentFixture();
     expect(parseAssignment({ ...noUrl, dataset: { ...noUrl.dataset, getUrl: 'not a url' } }).ok).toBe(false);

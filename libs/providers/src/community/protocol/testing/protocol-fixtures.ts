@@ -70,3 +70,12 @@ export function assignmentFixture(overrides: Partial<Assignment> = {}): Assignme
     ...overrides,
   };
 }
+
+/**
+ * An assignment that carries no presigned URL (what the scheduler sends once the agent fetches them
+ * with its attempt token): sizes and hashes, the resume step, and the token; no `uploads`.
+ */
+export function urlFreeAssignmentFixture(overrides: Partial<Assignment> = {}): Assignment {
+  const { uploads: _uploads, ...rest } = assignmentFixture();
+  return { ...rest, dataset: { sizeBytes: 1024, sha256: 'ab'.repeat(32) }, resumeCheckpoint: { step: 40, sizeBytes: null }, ...overrides };
+}
