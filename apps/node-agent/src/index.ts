@@ -20,6 +20,7 @@ export { detectContainerRuntime } from './runner/container/container-runtime.js'
 export { selectRunner, runnerConfigFor, type RunnerChoice, type RunnerConfig, type RunnerSelection } from './runner/runner-selection.js';
 export { BenchmarkObserver, buildBenchmarkSample, type BenchmarkSampleInput } from './runner/benchmark-sample.builder.js';
 export { downloadToFile, uploadFile, TransferError, type TransferErrorCode } from './runner/io/presigned-transfer.js';
+export { AttemptStorageClient, AttemptStorageError, assignmentNeedsStorageApi, type AttemptStorageApi, type AttemptStorageClientOptions, type AttemptStorageErrorCode } from './runner/io/attempt-storage.client.js';
 export { readTar, writeTarFile } from './runner/io/tar-archive.js';
 export { AgentError, type AgentErrorCode } from './agent.errors.js';
 export { AGENT_VERSION } from './version.js';

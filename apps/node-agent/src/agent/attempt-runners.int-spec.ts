@@ -13,19 +13,23 @@ import { decodeCheckpoint } from '../runner/synthetic/char-mlp.model.js';
 import { SyntheticRunner } from '../runner/synthetic/synthetic.runner.js';
 import { buildAssignment } from '../testing/agent-fixtures.js';
 import { setup, type ApiObserver } from '../testing/agent-harness.js';
+import { AttemptStorageServer } from '../testing/attempt-storage-server.js';
 import { PresignedBucket, TRAINING_TEXT } from '../testing/s3-presigner.js';
 
 const FAKE_TRAINER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'testing', 'fake-trainer');
 const datasetBytes = new TextEncoder().encode(TRAINING_TEXT);
 let bucket: PresignedBucket;
+let storageApi: AttemptStorageServer;
 const scratch = mkdtempSync(join(tmpdir(), 'anneal-agent-runners-'));
 
 beforeAll(async () => {
   bucket = await PresignedBucket.start();
   await bucket.put('datasets/demo.txt', datasetBytes);
+  storageApi = await AttemptStorageServer.start(bucket);
 });
 
 afterAll(async () => {
+  await storageApi?.close();
   await bucket?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -50,8 +54,13 @@ async function assignmentFor(
   };
 }
 
-async function runToFinish(runner: Runner, build: (nodeId: string) => Promise<Assignment>, timeoutMs = 90_000): Promise<{ events: AttemptEvent[]; assignment: Assignment; observer: ApiObserver; nodeId: string }> {
-  const { observer, nodeId } = await setup(natsTestUrl(), runner);
+async function runToFinish(
+  runner: Runner,
+  build: (nodeId: string) => Promise<Assignment>,
+  timeoutMs = 90_000,
+  options: { apiUrl?: string } = {},
+): Promise<{ events: AttemptEvent[]; assignment: Assignment; observer: ApiObserver; nodeId: string }> {
+  const { observer, nodeId } = await setup(natsTestUrl(), runner, options);
   const assignment = await build(nodeId);
   await observer.assignFull(assignment);
   const attemptId = assignment.attempt.attemptId;
@@ -105,11 +114,11 @@ describe('attempts with real runners, real NATS JetStream and real presigned S3 
 
     const finished = ofType(events, 'finished')[0]!;
     expect(finished).toMatchObject({ exitReason: 'completed', cancelReason: null, finalMetrics: { steps: 150, loss: losses.at(-1) } });
-    expect(finished.artifactKeys).toEqual(expect.arrayContaining([assignment.uploads.artifact.key, assignment.uploads.logs!.key, ...checkpoints.map((event) => event.key)]));
-    const files = readTar((await bucket.fetchBytes(assignment.uploads.artifact.key))!);
+    expect(finished.artifactKeys).toEqual(expect.arrayContaining([assignment.uploads!.artifact!.key, assignment.uploads!.logs!.key, ...checkpoints.map((event) => event.key)]));
+    const files = readTar((await bucket.fetchBytes(assignment.uploads!.artifact!.key))!);
     expect([...files.keys()].sort()).toEqual(['metrics.json', 'model.bin']);
     expect(JSON.parse(new TextDecoder().decode(files.get('metrics.json')!))).toMatchObject({ steps: 150 });
-    expect(new TextDecoder().decode((await bucket.fetchBytes(assignment.uploads.logs!.key))!)).toMatch(/completed 150 steps/);
+    expect(new TextDecoder().decode((await bucket.fetchBytes(assignment.uploads!.logs!.key))!)).toMatch(/completed 150 steps/);
 
     const sample = ofType(events, 'benchmark_sample')[0]!.sample;
     expect(Object.keys(sample).sort()).toEqual(SAMPLE_KEYS);
@@ -181,7 +190,7 @@ describe('attempts with real runners, real NATS JetStream and real presigned S3 
       ]);
       const checkpointTar = readTar((await bucket.fetchBytes(checkpoints.at(-1)!.key))!);
       expect(new TextDecoder().decode(checkpointTar.get('weights.bin')!)).toBe('fake weights at step 12\n');
-      const output = readTar((await bucket.fetchBytes(assignment.uploads.artifact.key))!);
+      const output = readTar((await bucket.fetchBytes(assignment.uploads!.artifact!.key))!);
       expect(new TextDecoder().decode(output.get('model.bin')!)).toBe('fake model trained for 12 steps\n');
       const logs = ofType(events, 'log').flatMap((event) => event.lines ?? [event.line]);
       expect(logs).toEqual(expect.arrayContaining(['fake trainer: a warning on stderr', 'plain progress text at step 5']));
@@ -223,7 +232,7 @@ describe('attempts with real runners, real NATS JetStream and real presigned S3 
       expect(ofType(events, 'checkpoint')).toEqual([expect.objectContaining({ step: 8, reason: 'completed' })]);
       const logs = ofType(events, 'log').flatMap((event) => event.lines ?? [event.line]);
       expect(logs.some((line) => line.includes(`dataset ${datasetBytes.length} bytes`))).toBe(true);
-      expect(readTar((await bucket.fetchBytes(assignment.uploads.artifact.key))!).has('metrics.json')).toBe(true);
+      expect(readTar((await bucket.fetchBytes(assignment.uploads!.artifact!.key))!).has('metrics.json')).toBe(true);
     }, 120_000);
 
     it('reports a trainer that crashes as an error with its last stderr line', async () => {
@@ -235,5 +244,69 @@ describe('attempts with real runners, real NATS JetStream and real presigned S3 
       expect(finished.message).toMatch(/exited with code 3: CUDA error: out of memory/);
       expect(ofType(events, 'benchmark_sample')).toEqual([]);
     }, 120_000);
+  });
+
+  describe('assignments that carry no presigned URL: the agent asks the API for each with the attempt token', () => {
+    const ids = { orgId: 'org-e2e', jobId: 'job-e2e' };
+    /** An assignment without URLs, and the attempt registered with the stand-in API (token, dataset, maybe a checkpoint to resume). */
+    function urlFree(nodeId: string, attemptId: string, options: { steps: number; resume?: { key: string; step: number; sizeBytes: number } }): Assignment {
+      const base = buildAssignment(nodeId, attemptId, { steps: options.steps, urls: false });
+      const attemptToken = `att_${attemptId.replace(/[^A-Za-z0-9]/g, '')}${'x'.repeat(24)}`;
+      storageApi.register({ attemptId, attemptToken, ...ids, datasetKey: 'datasets/demo.txt', ...(options.resume ? { resume: options.resume } : {}) });
+      return {
+        ...base,
+        attempt: { ...base.attempt, jobId: ids.jobId, recipe: { ...base.attempt.recipe, hyperparameters: { seed: 5 } } },
+        dataset: { sizeBytes: datasetBytes.length, sha256: null },
+        attemptToken,
+        ...(options.resume ? { resumeCheckpoint: { step: options.resume.step, sizeBytes: options.resume.sizeBytes } } : {}),
+      };
+    }
+    const requestsOf = (attemptId: string) => storageApi.requests.filter((request) => request.path.startsWith(`/v1/attempts/${attemptId}/`));
+
+    it('synthetic: trains, checkpoints and uploads through URLs fetched right before each transfer, then resumes from them in a second attempt', async () => {
+      const first = await runToFinish(new SyntheticRunner(), async (nodeId) => urlFree(nodeId, 'att-free-1', { steps: 60 }), 90_000, { apiUrl: storageApi.url });
+      const finished = ofType(first.events, 'finished')[0]!;
+      expect(finished).toMatchObject({ exitReason: 'completed', finalMetrics: { steps: 60 } });
+      const checkpoints = ofType(first.events, 'checkpoint');
+      expect(checkpoints.map((event) => event.key)).toEqual(checkpoints.map((_, i) => `jobs/org-e2e/job-e2e/att-free-1/checkpoints/checkpoint-00${i + 1}.bin`));
+      expect(checkpoints.at(-1)).toMatchObject({ step: 60, reason: 'completed' });
+      for (const checkpoint of checkpoints) expect(decodeCheckpoint((await bucket.fetchBytes(checkpoint.key))!).step).toBe(checkpoint.step);
+      expect(finished.artifactKeys).toEqual(expect.arrayContaining(['jobs/org-e2e/job-e2e/artifacts/output.tar', 'jobs/org-e2e/job-e2e/att-free-1/logs.txt']));
+      expect([...readTar((await bucket.fetchBytes('jobs/org-e2e/job-e2e/artifacts/output.tar'))!).keys()].sort()).toEqual(['metrics.json', 'model.bin']);
+      expect(new TextDecoder().decode((await bucket.fetchBytes('jobs/org-e2e/job-e2e/att-free-1/logs.txt'))!)).toMatch(/completed 60 steps/);
+      // One request per transfer, in the order of the transfers, each with the attempt token.
+      const requests = requestsOf('att-free-1');
+      expect(requests.map((request) => request.path.split('/').slice(4).join('/'))).toEqual([
+        'downloads/dataset',
+        ...checkpoints.map((_, i) => `uploads/checkpoint-00${i + 1}`),
+        'uploads/artifact',
+        'uploads/logs',
+      ]);
+      expect(requests.every((request) => request.authorization === `Bearer ${first.assignment.attemptToken}`)).toBe(true);
+      const published = JSON.stringify(first.events);
+      for (const secret of ['X-Amz-Signature', first.assignment.attemptToken]) expect(published).not.toContain(secret);
+
+      // The attempt is over: its token no longer gets anything; a second attempt resumes from the last checkpoint.
+      storageApi.end('att-free-1');
+      const last = checkpoints.at(-1)!;
+      const second = await runToFinish(
+        new SyntheticRunner(),
+        async (nodeId) => urlFree(nodeId, 'att-free-2', { steps: 90, resume: { key: last.key, step: last.step, sizeBytes: last.sizeBytes } }),
+        90_000,
+        { apiUrl: storageApi.url },
+      );
+      expect(ofType(second.events, 'finished')[0]).toMatchObject({ exitReason: 'completed', finalMetrics: { steps: 30 } });
+      expect(ofType(second.events, 'step')[0]!.step).toBe(61);
+      expect(ofType(second.events, 'log').flatMap((event) => event.lines ?? [event.line])).toEqual(expect.arrayContaining(['resumed from the checkpoint of step 60']));
+      expect(requestsOf('att-free-2').map((request) => request.path.split('/').slice(4).join('/')).slice(0, 2)).toEqual(['downloads/dataset', 'downloads/resume-checkpoint']);
+    }, 120_000);
+
+    it('an agent that knows no API rejects such an assignment as invalid instead of failing it later', async () => {
+      const { observer, nodeId } = await setup(natsTestUrl(), new SyntheticRunner());
+      await observer.assignFull(urlFree(nodeId, 'att-free-noapi', { steps: 5 }));
+      await expectEventually(() => expect(observer.eventsOf('att-free-noapi').map((event) => event.type)).toEqual(['rejected']), 20_000);
+      expect(observer.eventsOf('att-free-noapi')[0]).toMatchObject({ reason: 'invalid_assignment', message: expect.stringMatching(/knows no API URL/) });
+      expect(requestsOf('att-free-noapi')).toEqual([]);
+    }, 60_000);
   });
 });

@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { BenchmarkObserver, buildBenchmarkSample } from '../runner/benchmark-sample.builder.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { HeartbeatSequence } from '../config/seq-store.js';
+import { assignmentNeedsStorageApi, AttemptStorageClient } from '../runner/io/attempt-storage.client.js';
 import type { Runner, RunnerEvent, RunOutcome, StopRequest } from '../runner/runner.js';
 import { Backoff, sleep } from './backoff.js';
 import type { GpuSource } from './gpu-source.js';
@@ -43,6 +44,12 @@ export interface NodeAgentIdentity {
   subjectPrefix: string;
   /** Assignments and control messages must be signed with this key. */
   apiPublicKey: string;
+  /**
+   * The API base URL from registration (`anneal-agent register --api URL`): attempts ask it, with
+   * their attempt token, for the presigned URLs their assignment does not carry. Absent: only
+   * assignments that carry every URL can run.
+   */
+  apiUrl?: string;
 }
 
 export interface NodeAgentOptions {
@@ -504,10 +511,14 @@ export class NodeAgent {
     this.heartbeatNow();
   }
 
-  private async rejectionFor(assignment: Assignment): Promise<{ reason: 'busy' | 'draining' | 'expired' | 'insufficient_gpus'; message: string } | null> {
+  private async rejectionFor(assignment: Assignment): Promise<{ reason: 'busy' | 'draining' | 'expired' | 'insufficient_gpus' | 'invalid_assignment'; message: string } | null> {
     if (this.state !== 'active') return { reason: 'draining', message: 'the node is draining and takes no new attempts' };
     if (this.attempt) return { reason: 'busy', message: 'the node is running another attempt' };
-    if (Date.parse(assignment.uploads.expiresAt) <= this.nowMs()) return { reason: 'expired', message: 'the assignment expired before the node received it' };
+    const expiresAt = assignment.uploads?.expiresAt;
+    if (expiresAt && Date.parse(expiresAt) <= this.nowMs()) return { reason: 'expired', message: 'the assignment expired before the node received it' };
+    if (!this.identity.apiUrl && assignmentNeedsStorageApi(assignment)) {
+      return { reason: 'invalid_assignment', message: 'the assignment leaves presigned URLs to the API, and this agent knows no API URL (register it again with --api)' };
+    }
     const wanted = assignment.attempt.gpuIndices;
     const gpus = this.lastHeartbeat?.gpus ?? (await this.options.gpus.read(false).catch(() => []));
     const present = new Set(gpus.map((gpu) => gpu.index));
@@ -555,6 +566,7 @@ export class NodeAgent {
         simulated,
         gpuUtilizationPct: () => (simulated ? null : meanUtilization(this.lastHeartbeat?.gpus ?? [], gpuIndices)),
         workDir,
+        storage: this.identity.apiUrl ? new AttemptStorageClient({ apiUrl: this.identity.apiUrl, attemptId, attemptToken: assignment.attemptToken }) : null,
         report: (event: RunnerEvent) => {
           if (event.type === 'step') {
             attempt.step = event.step;

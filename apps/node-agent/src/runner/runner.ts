@@ -1,4 +1,5 @@
 import type { Assignment, AttemptEventBody, CancelReason, ExitReason, GpuTelemetry } from '@anneal/providers';
+import type { AttemptStorageApi } from './io/attempt-storage.client.js';
 
 /** Why the agent asks a runner to stop early. */
 export type StopRequest =
@@ -27,6 +28,12 @@ export interface RunnerContext {
   gpuUtilizationPct(): number | null;
   /** A private, empty directory for this attempt; the agent deletes it afterwards. */
   workDir: string;
+  /**
+   * The API, asked with the attempt token for the presigned URLs the assignment does not carry
+   * (and for fresh ones when the store refuses a URL). Null: the agent knows no API, so only the
+   * assignment's own URLs can be used.
+   */
+  storage: AttemptStorageApi | null;
 }
 
 export interface RunOutcome {

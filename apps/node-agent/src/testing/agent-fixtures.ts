@@ -1,8 +1,12 @@
 import type { Assignment } from '@anneal/providers';
 
-/** A valid assignment for `nodeId`, for tests. */
-export function buildAssignment(nodeId: string, attemptId: string, overrides: { steps?: number; maxDurationS?: number; budgetStopAt?: string | null; expiresAt?: string; gpuIndices?: number[] | null } = {}): Assignment {
-  return {
+/** A valid assignment for `nodeId`, for tests; `urls: false` leaves every presigned URL to the API (no `uploads`). */
+export function buildAssignment(
+  nodeId: string,
+  attemptId: string,
+  overrides: { steps?: number; maxDurationS?: number; budgetStopAt?: string | null; expiresAt?: string; gpuIndices?: number[] | null; urls?: boolean } = {},
+): Assignment {
+  const assignment: Assignment = {
     schemaVersion: 1,
     type: 'assign',
     nodeId,
@@ -38,4 +42,7 @@ export function buildAssignment(nodeId: string, attemptId: string, overrides: { 
     attemptToken: 'attempt-token-0123456789abcdef',
     issuedAt: new Date().toISOString(),
   };
+  if (overrides.urls !== false) return assignment;
+  const { uploads: _uploads, ...urlFree } = assignment;
+  return { ...urlFree, dataset: { sizeBytes: assignment.dataset.sizeBytes, sha256: assignment.dataset.sha256 } };
 }

@@ -106,7 +106,11 @@ export interface Harness {
 
 const cleanups: Array<() => Promise<unknown>> = [];
 
-export async function setup(natsUrl: string, runner: Runner | null, options: { drainTimeoutMs?: number; withStreams?: boolean; reconnectInitialMs?: number; simulate?: string } = {}): Promise<Harness> {
+export async function setup(
+  natsUrl: string,
+  runner: Runner | null,
+  options: { drainTimeoutMs?: number; withStreams?: boolean; reconnectInitialMs?: number; simulate?: string; /** The API the agent asks for presigned URLs. */ apiUrl?: string } = {},
+): Promise<Harness> {
   const prefix = `${uniquePrefix('agent')}.`;
   const nodeId = `node-${uniquePrefix('n')}`;
   const node = createNodeKeys();
@@ -121,7 +125,7 @@ export async function setup(natsUrl: string, runner: Runner | null, options: { d
   const observer = new ApiObserver(api, prefix, new Map([[nodeId, node.publicKey]]));
   await api.flush();
   const agent = new NodeAgent({
-    identity: { nodeId, nkeySeed: node.seed, natsUrl, natsAuth: { kind: 'none' }, subjectPrefix: prefix, apiPublicKey: apiKeys.publicKey },
+    identity: { nodeId, nkeySeed: node.seed, natsUrl, natsAuth: { kind: 'none' }, subjectPrefix: prefix, apiPublicKey: apiKeys.publicKey, ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}) },
     gpus: simulatedGpuSource(parseSimulateSpec(options.simulate ?? '2x RTX 4090', lookupGpu)),
     sequence: new HeartbeatSequence(memorySeqStore(), Date.now()),
     runnerFor: () => runner,

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Assignment, GpuTelemetry } from '@anneal/providers';
+import type { AttemptStorageApi } from '../runner/io/attempt-storage.client.js';
 import type { RunnerContext, RunnerEvent } from '../runner/runner.js';
 
 export const RTX_4090: GpuTelemetry = {
@@ -15,8 +16,11 @@ export const RTX_4090: GpuTelemetry = {
   powerW: null,
 };
 
-/** A RunnerContext for unit tests: events collected in an array, a fresh temporary work dir. */
-export function runnerContext(assignment: Assignment, options: { controller?: AbortController; gpus?: GpuTelemetry[]; simulated?: boolean } = {}): { ctx: RunnerContext; events: RunnerEvent[] } {
+/** A RunnerContext for unit tests: events collected in an array, a fresh temporary work dir, no API unless given. */
+export function runnerContext(
+  assignment: Assignment,
+  options: { controller?: AbortController; gpus?: GpuTelemetry[]; simulated?: boolean; storage?: AttemptStorageApi } = {},
+): { ctx: RunnerContext; events: RunnerEvent[] } {
   const events: RunnerEvent[] = [];
   const controller = options.controller ?? new AbortController();
   const gpus = options.gpus ?? [RTX_4090];
@@ -32,6 +36,7 @@ export function runnerContext(assignment: Assignment, options: { controller?: Ab
       simulated: options.simulated ?? true,
       gpuUtilizationPct: () => null,
       workDir: mkdtempSync(join(tmpdir(), 'anneal-agent-attempt-')),
+      storage: options.storage ?? null,
     },
   };
 }

@@ -6,7 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-export type TransferErrorCode = 'download_failed' | 'size_mismatch' | 'checksum_mismatch' | 'upload_failed';
+export type TransferErrorCode = 'download_failed' | 'size_mismatch' | 'checksum_mismatch' | 'upload_failed' | 'resume_step_mismatch';
 
 /** A failed presigned transfer. The message never contains the URL (it is a credential). */
 export class TransferError extends Error {
@@ -47,7 +47,7 @@ export async function downloadToFile(url: string, path: string, options: Downloa
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel().catch(() => undefined);
-    throw new TransferError('download_failed', `could not download the ${what}: HTTP ${response.status}`);
+    throw new TransferError('download_failed', `could not download the ${what}: HTTP ${response.status}`, response.status);
   }
   const hash = createHash('sha256');
   let sizeBytes = 0;
@@ -122,10 +122,23 @@ export async function uploadFile(
   return size;
 }
 
-/** Whether an upload failure may pass on retry: no answer at all, 5xx, 408 or 429 (not a refused signature or a missing bucket). */
-export function isTransientUploadFailure(error: unknown): boolean {
-  if (!(error instanceof TransferError) || error.code !== 'upload_failed') return false;
-  return error.status === undefined || error.status >= 500 || error.status === 408 || error.status === 429;
+/** 5xx, 408 and 429 pass on retry; other answers do not. */
+export function isTransientStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/**
+ * Whether a transfer failure may pass on retry with the same kind of URL: no answer at all, a
+ * broken-off stream, 5xx, 408 or 429 (not a refused signature, a missing object, a wrong size or hash).
+ */
+export function isTransientTransferFailure(error: unknown): boolean {
+  if (!(error instanceof TransferError) || (error.code !== 'upload_failed' && error.code !== 'download_failed')) return false;
+  return error.status === undefined || isTransientStatus(error.status);
+}
+
+/** Whether the store refused the URL itself (expired or bad signature: 401/403): a fresh URL may work. */
+export function isRefusedUrl(error: unknown): boolean {
+  return error instanceof TransferError && (error.status === 401 || error.status === 403);
 }
 
 /** Content-Length and Content-Type, then the slot's signed headers (which win, e.g. its own content-type). */
@@ -141,7 +154,7 @@ function s3ErrorCode(body: string): string {
 }
 
 /** Error text without URLs (presigned URLs carry signatures). */
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   const text = error instanceof Error ? (error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message) : String(error);
   return text.replace(/https?:\/\/\S+/g, '[url]');
 }

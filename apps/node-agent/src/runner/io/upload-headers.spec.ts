@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAssignment } from '../../testing/agent-fixtures.js';
 import { trainerImageFor } from '../container/container.runner.js';
-import { isTransientUploadFailure, TransferError, uploadHeaders } from './presigned-transfer.js';
+import { isRefusedUrl, isTransientTransferFailure, TransferError, uploadHeaders } from './presigned-transfer.js';
 
 describe('uploadHeaders', () => {
   it('sends the slot\'s signed headers exactly, with an exact Content-Length that nothing overrides', () => {
@@ -27,14 +27,29 @@ describe('trainerImageFor', () => {
   });
 });
 
-describe('isTransientUploadFailure', () => {
-  it('retries network failures, 5xx, 408 and 429, never refusals or download errors', () => {
-    expect(isTransientUploadFailure(new TransferError('upload_failed', 'reset'))).toBe(true);
-    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 503))).toBe(true);
-    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 429))).toBe(true);
-    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 403))).toBe(false);
-    expect(isTransientUploadFailure(new TransferError('upload_failed', 'x', 404))).toBe(false);
-    expect(isTransientUploadFailure(new TransferError('download_failed', 'x'))).toBe(false);
-    expect(isTransientUploadFailure(new Error('x'))).toBe(false);
+describe('isTransientTransferFailure and isRefusedUrl', () => {
+  it('retries network failures, broken-off downloads, 5xx, 408 and 429, never refusals, missing objects or wrong bytes', () => {
+    expect(isTransientTransferFailure(new TransferError('upload_failed', 'reset'))).toBe(true);
+    expect(isTransientTransferFailure(new TransferError('upload_failed', 'x', 503))).toBe(true);
+    expect(isTransientTransferFailure(new TransferError('upload_failed', 'x', 429))).toBe(true);
+    expect(isTransientTransferFailure(new TransferError('download_failed', 'broke off'))).toBe(true);
+    expect(isTransientTransferFailure(new TransferError('download_failed', 'x', 500))).toBe(true);
+    expect(isTransientTransferFailure(new TransferError('download_failed', 'x', 408))).toBe(true);
+    expect(isTransientTransferFailure(new TransferError('upload_failed', 'x', 403))).toBe(false);
+    expect(isTransientTransferFailure(new TransferError('upload_failed', 'x', 404))).toBe(false);
+    expect(isTransientTransferFailure(new TransferError('download_failed', 'x', 404))).toBe(false);
+    expect(isTransientTransferFailure(new TransferError('size_mismatch', 'x'))).toBe(false);
+    expect(isTransientTransferFailure(new TransferError('checksum_mismatch', 'x'))).toBe(false);
+    expect(isTransientTransferFailure(new TransferError('resume_step_mismatch', 'x'))).toBe(false);
+    expect(isTransientTransferFailure(new Error('x'))).toBe(false);
+  });
+
+  it('calls a 401/403 from the store a refused URL (expired or a bad signature): a fresh one may work', () => {
+    expect(isRefusedUrl(new TransferError('download_failed', 'x', 403))).toBe(true);
+    expect(isRefusedUrl(new TransferError('upload_failed', 'x', 403))).toBe(true);
+    expect(isRefusedUrl(new TransferError('upload_failed', 'x', 401))).toBe(true);
+    expect(isRefusedUrl(new TransferError('upload_failed', 'x', 404))).toBe(false);
+    expect(isRefusedUrl(new TransferError('upload_failed', 'reset'))).toBe(false);
+    expect(isRefusedUrl(new Error('403'))).toBe(false);
   });
 });

@@ -40,7 +40,7 @@ describe('ProcessRunner (real child process, real presigned S3 URLs)', () => {
     expect(events.filter((event) => event.type === 'checkpoint')).toEqual([expect.objectContaining({ step: 8, reason: 'completed' })]);
     const logs = events.flatMap((event) => (event.type === 'log' ? (event.lines ?? [event.line]) : []));
     expect(logs).toEqual(expect.arrayContaining([expect.stringContaining(`dataset ${datasetBytes.length} bytes`), 'fake trainer: a warning on stderr']));
-    const output = readTar((await bucket.fetchBytes(assignment.uploads.artifact.key))!);
+    const output = readTar((await bucket.fetchBytes(assignment.uploads!.artifact!.key))!);
     expect(new TextDecoder().decode(output.get('model.bin')!)).toBe('fake model trained for 8 steps\n');
   }, 60_000);
 

@@ -68,7 +68,7 @@ describe('synthetic trainer against real presigned S3 URLs', () => {
     expect(finalCheckpoint?.length).toBe(checkpoints[2]!.sizeBytes);
     expect(decodeCheckpoint(finalCheckpoint!).step).toBe(300);
 
-    const archive = await bucket.fetchBytes(assignment.uploads.artifact.key);
+    const archive = await bucket.fetchBytes(assignment.uploads!.artifact!.key);
     const files = readTar(archive!);
     expect([...files.keys()].sort()).toEqual(['metrics.json', 'model.bin']);
     expect(decodeCheckpoint(files.get('model.bin')!).step).toBe(300);
@@ -76,10 +76,10 @@ describe('synthetic trainer against real presigned S3 URLs', () => {
     expect(metrics.steps).toBe(300);
     expect(metrics.finalTrainLoss).toBeCloseTo(losses.at(-1)!, 10);
 
-    const logs = new TextDecoder().decode((await bucket.fetchBytes(assignment.uploads.logs!.key))!);
+    const logs = new TextDecoder().decode((await bucket.fetchBytes(assignment.uploads!.logs!.key))!);
     expect(logs).toMatch(/dataset downloaded/);
     expect(logs).toMatch(/validation step 100 prompt 1: "The quick" → /);
-    expect(outcome.artifactKeys).toEqual([...checkpoints.map((event) => event.key), assignment.uploads.artifact.key, assignment.uploads.logs!.key]);
+    expect(outcome.artifactKeys).toEqual([...checkpoints.map((event) => event.key), assignment.uploads!.artifact!.key, assignment.uploads!.logs!.key]);
     // logs travel batched
     expect(events.some((event) => event.type === 'log' && (event.lines?.length ?? 0) > 1)).toBe(true);
   });
@@ -128,7 +128,7 @@ describe('synthetic trainer against real presigned S3 URLs', () => {
     const outcome = await new SyntheticRunner().run(ctx);
     expect(outcome).toMatchObject({ exitReason: reason, steps: 5 });
     expect(events.filter((event) => event.type === 'checkpoint')).toEqual([expect.objectContaining({ step: 5, reason })]);
-    expect(outcome.artifactKeys).not.toContain(assignment.uploads.artifact.key);
+    expect(outcome.artifactKeys).not.toContain(assignment.uploads!.artifact!.key);
   });
 
   it('reports a dataset whose size differs from the announced one as an error, without training', async () => {
