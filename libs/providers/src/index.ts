@@ -20,4 +20,4 @@ export { toStreamConfig } from './community/community.streams.js';
 
 // Aggregated listing and failover across the configured providers.
 export { ProviderRegistry, type AggregatedOfferListing, type FailoverResult, type OfferSkip, type ProviderFailure } from './registry/provider-registry.js';
-export { communityOfferId, parseCommunityOfferId } from './community/community.mapper.js';
+export { communityInstanceId, communityOfferId, parseCommunityOfferId } from './community/community.mapper.js';

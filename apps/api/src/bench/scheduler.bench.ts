@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planJobHold, planTopUp } from '@anneal/billing';
+import { createHeartbeatKey, type SecretBox } from '@anneal/providers';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -21,6 +22,7 @@ import S3rver from 's3rver';
 import { DataSource } from 'typeorm';
 import { createApp } from '../app.factory.js';
 import { loadConfig, type AppConfig } from '../config/app-config.js';
+import { SECRET_BOX } from '../core/crypto/secret-box.provider.js';
 import { runMigrationsLocked } from '../core/database/data-source.js';
 import { createLogger } from '../core/logging/logger.js';
 import { ObjectStorage } from '../core/storage/object-storage.js';
@@ -29,6 +31,7 @@ import { Job } from '../modules/jobs/entities/job.entity.js';
 import { AttemptLifecycle } from '../modules/jobs/attempt-lifecycle.service.js';
 import { COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT } from '../modules/jobs/jobs.ports.js';
 import { SchedulerService } from '../modules/jobs/scheduler.service.js';
+import { QueueSignal } from '../modules/jobs/queue-signal.js';
 import { NodesConsumer } from '../modules/nodes/nodes.consumer.js';
 import { createNativeNodeKeys } from '../modules/nodes/native-envelope.js';
 import { machineLine, percentile, writeBenchmarkSection } from './bench-doc.js';
@@ -144,19 +147,18 @@ class Stages {
     const stages = new Stages();
     const get = <T>(token: unknown) => replica.app.get(token as never, { strict: false }) as T;
     const scheduler = replica.app.get(SchedulerService);
-    stages.wrap(scheduler, 'tick', 'scheduler round (claim up to 50, place them 8 at a time)');
-    stages.wrap(scheduler, 'sweep', 'scheduler sweep (after the rounds of each loop)');
-    stages.wrap(scheduler, 'place', 'place one job (all of the below)');
-    stages.wrap(get(OFFER_PORT), 'list', 'list offers (once per round)');
-    stages.wrap(get(DATASET_PORT), 'requireTrainable', 'dataset check (row, S3 HEAD, moderation; once per round)');
-    stages.wrap(get(ESTIMATE_PORT), 'estimate', 'estimate the job on every listed offer');
-    stages.wrap(scheduler, 'tryOffer', 'try one offer (attempt insert + node reservation, then provision)');
+    stages.wrap(scheduler, 'tick', 'scheduler round (claim up to 200, decide, reserve and write in one transaction, then start provisioning)');
+    stages.wrap(scheduler, 'sweep', 'scheduler sweep (once a second)');
+    stages.wrap(get(OFFER_PORT), 'list', 'list offers (at most every 500 ms)');
+    stages.wrap(get(DATASET_PORT), 'trainableMany', 'datasets of a round (rows + moderation, one query each)');
+    stages.wrap(get(ESTIMATE_PORT), 'estimate', 'estimate a recipe on every matching offer (once per recipe and listing)');
     const compute = get<object>(COMPUTE_PORT);
-    stages.wrap(compute, 'providerOrgOf', 'look up the offer\'s node (owner)');
-    stages.wrap(compute, 'reserveNode', 'reserve the node (in the attempt transaction)');
-    stages.wrap(compute, 'provision', 'provision: assignment signed, published, wait for `accepted`');
+    stages.wrap(compute, 'reserve', "reserve a round's nodes (one statement)");
+    stages.wrap(scheduler, 'writePlacements', "write a round's attempts and transitions");
+    stages.wrap(scheduler, 'provision', 'provision one attempt (assignment built, signed, published; wait for `accepted`)');
+    stages.wrap(compute, 'provision', 'provider call: publish the assignment, wait for `accepted`');
     stages.wrap(get(STORAGE_PORT), 'presignPut', 'presign one upload URL (checkpoint slots, artifact, logs)');
-    stages.wrap(get(DATASET_PORT), 'presignedGetUrl', 'presign the dataset URL (row, S3 HEAD; once per round)');
+    stages.wrap(get(DATASET_PORT), 'presignedGetUrl', 'presign the dataset URL (row, S3 HEAD; once per listing)');
     stages.wrap(compute, 'openAttemptEvent', 'verify one attempt event (consumer)');
     const lifecycle = replica.app.get(AttemptLifecycle);
     stages.wrap(lifecycle, 'handle', 'apply one attempt event (consumer)');
@@ -269,17 +271,18 @@ class Cluster {
       this.datasetId,
       this.customerOrgId,
     ]);
-    this.nodes = Array.from({ length: nodeCount }, () => ({ nodeId: randomUUID() as string, ...createNativeNodeKeys() }));
+    this.nodes = Array.from({ length: nodeCount }, () => ({ nodeId: randomUUID() as string, ...createNativeNodeKeys(), heartbeatKey: createHeartbeatKey() }));
+    const secretBox = this.main.app.get<SecretBox>(SECRET_BOX);
     await db.query(
-      `INSERT INTO nodes (id, org_id, public_key, node_token_hash, hostname, agent_version, gpus, gpu_model_id, gpu_name, gpu_count, vram_mb,
+      `INSERT INTO nodes (id, org_id, public_key, node_token_hash, heartbeat_key_sealed, hostname, agent_version, gpus, gpu_model_id, gpu_name, gpu_count, vram_mb,
          price_micros_per_gpu_hour, region, simulated, listed, draining, state, state_changed_at, last_heartbeat_at, created_at)
-       SELECT id, $2, pk, NULL, 'bench', '0.1.0', '[]', 'rtx-4090', 'NVIDIA GeForce RTX 4090', 1, 24564, 450000, 'eu-west', true, true, false, 'online', now(), now(), now()
-         FROM unnest($1::uuid[], $3::text[]) AS v(id, pk)`,
-      [this.nodes.map((node) => node.nodeId), this.providerOrgId, this.nodes.map((node) => node.publicKey)],
+       SELECT id, $2, pk, NULL, sealed, 'bench', '0.1.0', '[]', 'rtx-4090', 'NVIDIA GeForce RTX 4090', 1, 24564, 450000, 'eu-west', true, true, false, 'online', now(), now(), now()
+         FROM unnest($1::uuid[], $3::text[], $4::text[]) AS v(id, pk, sealed)`,
+      [this.nodes.map((node) => node.nodeId), this.providerOrgId, this.nodes.map((node) => node.publicKey), this.nodes.map((node) => secretBox.seal(node.heartbeatKey))],
     );
     // Registered through this replica (as `POST /v1/nodes/join` does); replicas booted later load them from the table.
     const consumer = this.main.app.get(NodesConsumer);
-    for (const node of this.nodes) consumer.register({ id: node.nodeId, org_id: this.providerOrgId, public_key: node.publicKey, simulated: true });
+    for (const node of this.nodes) consumer.register({ id: node.nodeId, org_id: this.providerOrgId, public_key: node.publicKey, simulated: true, heartbeatKey: node.heartbeatKey });
     const billing = this.main.app.get(BillingService);
     await billing.ensureOrgAccounts(this.customerOrgId);
     await billing.store.createTransfers([planTopUp({ orgId: this.customerOrgId, paymentId: `bench_${this.prefix}`, amountMicros: 1_000_000_000_000n })], new Date());
@@ -341,6 +344,8 @@ class Cluster {
     const hold = await billing.placeJobHold({ orgId: this.customerOrgId, jobId, quoteUpperMicros: HOLD_MICROS, budgetCapMicros: null });
     const at = new Date();
     await this.insertJobs([this.jobRow(jobId, hold.holdId, at)]);
+    // As `JobsService.submit` does after its commit: this replica's scheduler runs a round now.
+    this.main.app.get(QueueSignal).raise();
     return { id: jobId, createdAtMs: at.getTime() };
   }
 
@@ -392,8 +397,8 @@ class Cluster {
     for (const replica of this.replicas) replica.config.SCHEDULER_ENABLED = false;
     const deadline = now() + 10_000;
     for (const replica of this.replicas) {
-      const scheduler = replica.app.get(SchedulerService) as unknown as { ticking: boolean };
-      while (scheduler.ticking && now() < deadline) await sleep(50);
+      const scheduler = replica.app.get(SchedulerService) as unknown as { placing: boolean };
+      while (scheduler.placing && now() < deadline) await sleep(50);
     }
   }
 

@@ -37,6 +37,14 @@ export class OutboxService implements OnApplicationShutdown {
     return id;
   }
 
+  /** Many messages in one statement (a scheduler round's events). */
+  async enqueueMany(manager: EntityManager, messages: readonly { subject: string; payload: Record<string, unknown>; jetstream?: boolean }[]): Promise<void> {
+    if (messages.length === 0) return;
+    const createdAt = this.clock.now();
+    const rows: OutboxMessage[] = messages.map((message) => ({ id: this.newId(), subject: message.subject, payload: message.payload, jetstream: message.jetstream ?? false, createdAt, publishedAt: null, attempts: 0 }));
+    await manager.insert(OutboxMessage, rows as never);
+  }
+
   @Interval('outbox', 500)
   async sweep(): Promise<number> {
     if (!this.config.SCHEDULER_ENABLED || this.stopped) return 0;

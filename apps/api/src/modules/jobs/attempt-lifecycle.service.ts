@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { benchmarkSamplesSubject, type AttemptEvent, type FinishedEvent } from '@anneal/providers';
+import { benchmarkSamplesSubject, communityInstanceId, type AttemptEvent, type FinishedEvent } from '@anneal/providers';
 import type { Logger } from 'pino';
 import { DataSource, IsNull, Not } from 'typeorm';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
@@ -16,6 +16,7 @@ import { Job } from './entities/job.entity.js';
 import { isTerminal, outcomeOfAttempt, type EndReason, type JobStatus } from './job-state.js';
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, type BillingPort, type ComputePort, type DatasetPort } from './jobs.ports.js';
 import { JobsService, jobEventsSubject } from './jobs.service.js';
+import { QueueSignal } from './queue-signal.js';
 
 /** A stable row id for the n-th item of an attempt's event, so a redelivered event inserts nothing twice. */
 function eventRowId(attemptId: string, eventSeq: number, index = 0): string {
@@ -62,6 +63,7 @@ export class AttemptLifecycle {
     @Inject(COMPUTE_PORT) private readonly compute: ComputePort,
     @Inject(BILLING_PORT) private readonly billing: BillingPort,
     @Inject(DATASET_PORT) private readonly datasets: DatasetPort,
+    private readonly queue: QueueSignal,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -75,6 +77,11 @@ export class AttemptLifecycle {
     }
     switch (event.type) {
       case 'accepted':
+        // The scheduler records the instance when its provision call returns; this covers a
+        // replica that stopped before it could (the id of a community instance is node/attempt).
+        if (attempt.instanceId === null && attempt.nodeId !== null) {
+          await this.dataSource.manager.update(Attempt, { id: attempt.id, instanceId: IsNull() }, { instanceId: communityInstanceId(attempt.nodeId, attempt.id) });
+        }
         return this.note(attempt, event.eventSeq, 'accepted', 'The machine accepted the attempt and is preparing it.');
       case 'rejected':
         // The provider adapter turns a rejection into a typed error for the scheduler, which fails over.
@@ -127,8 +134,9 @@ export class AttemptLifecycle {
   private async note(attempt: Attempt, eventSeq: number, type: string, message: string, data: Record<string, unknown> = {}): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const id = eventRowId(attempt.id, eventSeq, 999);
-      if (await manager.existsBy(JobEvent, { id })) return;
-      await manager.insert(JobEvent, { id, jobId: attempt.jobId, attemptId: attempt.id, at: this.clock.now(), type, fromStatus: null, toStatus: null, message, data } as never);
+      // A redelivered event inserts nothing and announces nothing.
+      const inserted = await manager.createQueryBuilder().insert().into(JobEvent).values({ id, jobId: attempt.jobId, attemptId: attempt.id, at: this.clock.now(), type, fromStatus: null, toStatus: null, message, data } as never).orIgnore().returning('id').execute();
+      if ((inserted.raw as unknown[]).length === 0) return;
       await this.outbox.enqueue(manager, jobEventsSubject(this.nats.prefix, attempt.jobId), { kind: 'event', event: { type, message, data, attemptId: attempt.id } });
     });
   }
@@ -159,8 +167,12 @@ export class AttemptLifecycle {
     }
   }
 
-  /** A provisioning failure while the scheduler is still trying candidates: the job keeps matching. */
-  async endProvisioningFailure(attemptId: string, reason: EndReason, message: string): Promise<void> {
+  /**
+   * The machine could not be started (refused, no answer, provider error): the attempt ends
+   * unbilled, the node is freed, and the job goes back to the queue at once with the reason, so
+   * the next round matches it again (that offer skipped).
+   */
+  async provisioningFailed(attemptId: string, reason: EndReason, message: string): Promise<void> {
     const now = this.clock.now();
     let nodeId: string | null = null;
     await this.dataSource.transaction(async (manager) => {
@@ -169,9 +181,13 @@ export class AttemptLifecycle {
       nodeId = attempt.nodeId;
       await manager.update(Attempt, { id: attemptId }, { status: 'ended', endReason: reason, endedAt: now, billableSeconds: 0 });
       const job = await manager.findOne(Job, { where: { id: attempt.jobId }, lock: { mode: 'pessimistic_write' } });
-      if (job?.status === 'provisioning') await this.jobs.transition(manager, job, 'matching', `${message}; trying the next offer.`, { endReason: reason }, attemptId);
+      if (job?.status !== 'provisioning') return;
+      const detail = `${message}; matching another offer.`;
+      await this.jobs.transition(manager, job, 'queued', detail, { endReason: reason }, attemptId);
+      await manager.update(Job, { id: job.id }, { nextAttemptAt: now, waitReason: detail, updatedAt: now });
     });
     if (nodeId) await this.compute.releaseNode(nodeId, attemptId).catch((error: unknown) => this.logger.warn({ err: error }, 'releasing the node failed'));
+    this.queue.raise();
   }
 
   /** Ends a live attempt and moves its job on: succeeded, requeued, or ended. Settles after commit. */
@@ -208,6 +224,7 @@ export class AttemptLifecycle {
       return { attempt, job, terminal };
     });
     if (!ended) return;
+    if (!ended.terminal) this.queue.raise();
     // The machine is freed first; a settlement that fails here is retried by the scheduler's sweep.
     if (ended.attempt.nodeId) await this.compute.releaseNode(ended.attempt.nodeId, attemptId).catch((error: unknown) => this.logger.warn({ err: error }, 'releasing the node failed'));
     await this.settle(attemptId).catch((error: unknown) => this.logger.error({ err: error, attemptId }, 'settling the attempt failed; the sweep retries'));

@@ -41,6 +41,10 @@ export class DatasetBinding implements DatasetPort {
     return this.datasets.requireTrainable(orgId, datasetId);
   }
 
+  trainableMany(refs: readonly { orgId: string; datasetId: string }[]) {
+    return this.datasets.trainableMany(refs);
+  }
+
   presignedGetUrl(datasetId: string, ttlSeconds: number) {
     return this.datasets.presignedGetUrl(datasetId, ttlSeconds);
   }
@@ -124,7 +128,6 @@ export class BillingBinding implements BillingPort {
 @Injectable()
 export class ComputeBinding implements ComputePort {
   private readonly keys = new Map<string, { nodeId: string; key: VerifyKey }>();
-  private readonly owners = new Map<string, string>();
 
   constructor(
     private readonly providers: ProvidersService,
@@ -150,28 +153,37 @@ export class ComputeBinding implements ComputePort {
     await provider.terminate(instanceId);
   }
 
-  async providerOrgOf(offer: Offer) {
-    if (offer.providerKind !== 'community') return { providerOrgId: cloudProviderOrgId(offer.providerKind), nodeId: null };
-    const nodeId = parseCommunityOfferId(offer.offerId);
-    if (!nodeId) throw new NotFoundError('the community node is gone', { providerKind: 'community', region: offer.region });
-    // A node's organization never changes: remember it (a removed node fails its reservation instead).
-    let owner = this.owners.get(nodeId);
-    if (!owner) {
-      const node = await this.dataSource.manager.findOneBy(Node, { id: nodeId });
-      if (!node) throw new NotFoundError('the community node is gone', { providerKind: 'community', region: offer.region });
-      owner = node.orgId;
-      if (this.owners.size > 100_000) this.owners.clear();
-      this.owners.set(nodeId, owner);
+  async reserve(manager: EntityManager, picks: readonly { attemptId: string; offer: Offer }[]) {
+    const granted = new Map<string, { providerOrgId: string; nodeId: string | null }>();
+    const wanted = new Map<string, string>();
+    for (const pick of picks) {
+      if (pick.offer.providerKind !== 'community') {
+        granted.set(pick.attemptId, { providerOrgId: cloudProviderOrgId(pick.offer.providerKind), nodeId: null });
+        continue;
+      }
+      const nodeId = parseCommunityOfferId(pick.offer.offerId);
+      if (nodeId && !wanted.has(nodeId)) wanted.set(nodeId, pick.attemptId);
     }
-    return { providerOrgId: owner, nodeId };
-  }
-
-  /** Inside the attempt's transaction: the node is reserved for it, or the offer is skipped. */
-  async reserveNode(manager: EntityManager, nodeId: string, attemptId: string): Promise<boolean> {
-    const rows = returningRows<{ id: string }>(
-      await manager.query(`UPDATE nodes SET reserved_for_attempt_id = $2 WHERE id = $1 AND reserved_for_attempt_id IS NULL AND deleted_at IS NULL AND quarantined_at IS NULL RETURNING id`, [nodeId, attemptId]),
+    if (wanted.size === 0) return granted;
+    // Lock the free nodes in id order, skipping rows another transaction holds (taken, for this
+    // round): no waiting, no deadlock between replicas. A node with a live attempt is never free,
+    // whatever its reservation column says.
+    const rows = returningRows<{ id: string; org_id: string; attempt_id: string }>(
+      await manager.query(
+        `WITH wanted AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS w(node_id, attempt_id)),
+              free AS (
+                SELECT n.id FROM nodes n JOIN wanted w ON w.node_id = n.id
+                WHERE n.reserved_for_attempt_id IS NULL AND n.deleted_at IS NULL AND n.quarantined_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.node_id = n.id AND a.status <> 'ended')
+                ORDER BY n.id FOR UPDATE OF n SKIP LOCKED)
+         UPDATE nodes SET reserved_for_attempt_id = w.attempt_id FROM free, wanted w
+         WHERE nodes.id = free.id AND w.node_id = free.id
+         RETURNING nodes.id, nodes.org_id, w.attempt_id`,
+        [[...wanted.keys()], [...wanted.values()]],
+      ),
     );
-    return rows.length === 1;
+    for (const row of rows) granted.set(row.attempt_id, { providerOrgId: row.org_id, nodeId: row.id });
+    return granted;
   }
 
   async releaseNode(nodeId: string, attemptId: string): Promise<void> {

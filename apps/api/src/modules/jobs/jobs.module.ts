@@ -12,6 +12,7 @@ import { BillingBinding, ComputeBinding, DatasetBinding, EstimateBinding, Modera
 import { JobsController } from './jobs.controller.js';
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, MODERATION_PORT, OFFER_PORT, STORAGE_PORT } from './jobs.ports.js';
 import { JobsService } from './jobs.service.js';
+import { QueueSignal } from './queue-signal.js';
 import { SchedulerService } from './scheduler.service.js';
 
 @Module({
@@ -19,6 +20,7 @@ import { SchedulerService } from './scheduler.service.js';
   controllers: [JobsController],
   providers: [
     JobsService,
+    QueueSignal,
     SchedulerService,
     AttemptLifecycle,
     AttemptEventsConsumer,

@@ -19,6 +19,8 @@ export interface TrainableDataset {
 export interface DatasetPort {
   /** The org's dataset, ready and passed by moderation; otherwise a user-facing AppError. */
   requireTrainable(orgId: string, datasetId: string): Promise<TrainableDataset>;
+  /** A scheduler round's datasets at once, by id: those still trainable (owned, ready, passed). */
+  trainableMany(refs: readonly { orgId: string; datasetId: string }[]): Promise<Map<string, TrainableDataset>>;
   presignedGetUrl(datasetId: string, ttlSeconds: number): Promise<string>;
   deleteAfterTraining(datasetId: string): Promise<void>;
 }
@@ -79,16 +81,19 @@ export interface ComputePort {
   /** Reserves (community) and starts the machine; typed provider errors on failure. */
   provision(input: ProvisionInput): Promise<ProvisionedInstance>;
   terminate(offer: { providerKind: ProviderKind; offerId: string }, instanceId: string, reason: 'user_canceled' | 'budget_exhausted' | 'max_duration' | 'node_lost' | 'error'): Promise<void>;
-  /** The provider org that earns from a community node; null for cloud providers. */
-  providerOrgOf(offer: Offer): Promise<{ providerOrgId: string | null; nodeId: string | null }>;
   /** Last heartbeat of a community node (billing never passes it for a lost node). */
   lastHeartbeatAt(nodeId: string): Promise<Date | null>;
   /** Nodes now offline among these ids. */
   offlineNodes(nodeIds: string[]): Promise<string[]>;
   /** Verifies a node-signed attempt event and returns its payload, or null when forged. */
   openAttemptEvent(subject: string, data: Uint8Array): Promise<unknown | null>;
-  /** Inside the attempt's transaction: reserves the community node for it; false when taken. */
-  reserveNode(manager: EntityManager, nodeId: string, attemptId: string): Promise<boolean>;
+  /**
+   * Inside a scheduler round's transaction: the capacity each pick asks for, reserved for its
+   * attempt. Community nodes are reserved in one statement (a node another replica holds or has
+   * reserved is refused, never waited for); cloud offers are granted here and checked when the
+   * machine is provisioned. Returns the granted picks by attempt id, with who earns from them.
+   */
+  reserve(manager: EntityManager, picks: readonly { attemptId: string; offer: Offer }[]): Promise<Map<string, { providerOrgId: string; nodeId: string | null }>>;
   releaseNode(nodeId: string, attemptId: string): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import { OutboxService } from '../../core/outbox/outbox.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { usdToMicros } from '../../core/money/usd.js';
+import { returningRows } from '../../core/database/returning-rows.js';
 import type { SubmitJobDto } from './dto/submit-job.dto.js';
 import { Attempt } from './entities/attempt.entity.js';
 import { JobEvent } from './entities/job-event.entity.js';
@@ -18,6 +19,7 @@ import { JobLog } from './entities/job-log.entity.js';
 import { JobMetric } from './entities/job-metric.entity.js';
 import { Job, type JobRecipe, type SubmittedQuote } from './entities/job.entity.js';
 import { canTransition, isTerminal, type JobStatus } from './job-state.js';
+import { QueueSignal } from './queue-signal.js';
 import {
   BILLING_PORT,
   DATASET_PORT,
@@ -54,6 +56,7 @@ export class JobsService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly outbox: OutboxService,
+    private readonly queue: QueueSignal,
     private readonly nats: NatsService,
     @Inject(DATASET_PORT) private readonly datasets: DatasetPort,
     @Inject(MODERATION_PORT) private readonly moderation: ModerationPort,
@@ -178,6 +181,7 @@ export class JobsService {
       if ((error as { code?: string }).code === '23505' && idempotencyKey) return this.submit(principal, dto, idempotencyKey, meta);
       throw error;
     }
+    this.queue.raise();
     return { job: this.view(job, []), created: true };
   }
 
@@ -266,6 +270,29 @@ export class JobsService {
     job.status = to;
   }
 
+  /**
+   * `transition` for many jobs in three statements: one update (each row only from the status it
+   * was read in), the event rows, the live events. Refuses the whole batch if any move is illegal
+   * or any job changed meanwhile (the caller's transaction then rolls back).
+   */
+  async transitionMany(manager: EntityManager, moves: readonly { job: Job; to: JobStatus; message: string; data?: Record<string, unknown>; attemptId?: string | null }[]): Promise<void> {
+    if (moves.length === 0) return;
+    for (const move of moves) {
+      if (!canTransition(move.job.status, move.to)) throw conflict('illegal_transition', `A ${move.job.status} job cannot become ${move.to}.`);
+    }
+    const now = this.clock.now();
+    const updated: unknown = await manager.query(
+      `UPDATE jobs SET status = m.to_status, updated_at = $4 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS m(id, from_status, to_status)
+       WHERE jobs.id = m.id AND jobs.status = m.from_status RETURNING jobs.id`,
+      [moves.map((m) => m.job.id), moves.map((m) => m.job.status), moves.map((m) => m.to), now],
+    );
+    if (returningRows(updated).length !== moves.length) throw conflict('concurrent_update', 'A job changed while this was being applied; try again.');
+    const rows: JobEvent[] = moves.map((m) => ({ id: this.newId(), jobId: m.job.id, attemptId: m.attemptId ?? null, at: now, type: 'status', fromStatus: m.job.status, toStatus: m.to, message: m.message, data: m.data ?? {} }));
+    await manager.insert(JobEvent, rows as never);
+    await this.outbox.enqueueMany(manager, rows.map((row) => ({ subject: jobEventsSubject(this.nats.prefix, row.jobId), payload: { kind: 'event', event: { ...row, at: row.at.toISOString() } } })));
+    for (const move of moves) move.job.status = move.to;
+  }
+
   async recordEvent(manager: EntityManager, jobId: string, attemptId: string | null, type: string, from: string | null, to: string | null, message: string, data: Record<string, unknown>): Promise<void> {
     const row: JobEvent = { id: this.newId(), jobId, attemptId, at: this.clock.now(), type, fromStatus: from, toStatus: to, message, data };
     await manager.insert(JobEvent, row as never);
@@ -303,7 +330,7 @@ export class JobsService {
 
   async events(principal: Principal, jobId: string) {
     await this.requireJob(principal, jobId);
-    const rows = await this.dataSource.manager.find(JobEvent, { where: { jobId }, order: { at: 'ASC' } });
+    const rows = await this.dataSource.manager.find(JobEvent, { where: { jobId }, order: { at: 'ASC', id: 'ASC' } });
     return rows.map((e) => ({ id: e.id, at: e.at.toISOString(), type: e.type, attemptId: e.attemptId, from: e.fromStatus, to: e.toStatus, message: e.message, data: e.data }));
   }
 

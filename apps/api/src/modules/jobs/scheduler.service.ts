@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { NoCapacityError, ProviderError, QuotaExceededError, type Offer } from '@anneal/providers';
 import type { Logger } from 'pino';
-import { DataSource, In, IsNull, Not } from 'typeorm';
+import { DataSource, In, IsNull, Not, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
 import { LOGGER } from '../../core/logging/logger.js';
@@ -13,29 +13,70 @@ import { isTerminal, retryDelaySeconds, type EndReason } from './job-state.js';
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type StoragePort, type TrainableDataset } from './jobs.ports.js';
 import { AttemptLifecycle } from './attempt-lifecycle.service.js';
 import { JobsService } from './jobs.service.js';
-import { describeOffer, describeWait, rankCandidates, type SkipReason } from './offer-ranking.js';
+import { describeOffer, describeWait, rankCandidates, type RankedCandidate, type SkipReason } from './offer-ranking.js';
+import { QueueSignal } from './queue-signal.js';
+import { AppError } from '../../core/errors/app-error.js';
 
 /** Checkpoint upload slots per assignment (the agent keeps the last for the final checkpoint). */
 const CHECKPOINT_SLOTS = 8;
 /** The dataset is downloaded when the attempt starts. */
 const DATASET_URL_TTL_SECONDS = 6 * 3600;
-/** Jobs claimed per round, and placed at once within a round. */
-const BATCH = 50;
-const PLACEMENT_CONCURRENCY = 8;
+/** Jobs claimed and placed in one transaction. */
+const BATCH = 200;
+/** Rounds in one run of the loop while they come back full (a backlog drains at full speed). */
+const MAX_ROUNDS = 50;
+/** A listing of the offers is reused this long (nodes taken meanwhile are remembered). */
+const OFFERS_TTL_MS = 500;
+/** Ways a job may try in one round when the node it chose was taken by another replica. */
+const PICK_PASSES = 3;
+/** Provisions (assignment out, waiting for the machine's answer) in flight on this replica. */
+const MAX_PROVISIONS_IN_FLIGHT = 2_000;
+/** An offer that failed a job is skipped for that job this long (on this replica). */
+const SKIP_MEMORY_MS = 10 * 60_000;
 const PROVISIONING_TIMEOUT_MS = 10 * 60_000;
+const SHUTDOWN_GRACE_MS = 5_000;
 
 export function attemptTokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** One placement decided in a round's transaction, provisioned after it commits. */
+interface Placement {
+  job: Job;
+  dataset: TrainableDataset;
+  offer: Offer;
+  attempt: Attempt;
+  attemptToken: string;
+}
+
+/** A claimed job and where it stands in its ranked candidates. */
+interface Plan {
+  job: Job;
+  dataset: TrainableDataset;
+  ranked: RankedCandidate[];
+  next: number;
+  skips: SkipReason[];
+}
+
 /**
- * Matches queued jobs to offers and starts attempts. Safe in every replica: jobs are claimed with
- * FOR UPDATE SKIP LOCKED, and the database's unique indexes on live attempts make a node's
- * double booking or a job's second live attempt impossible, whatever the replicas do.
+ * Matches queued jobs to offers and starts attempts. Safe in every replica: a round claims its
+ * jobs with FOR UPDATE SKIP LOCKED, reserves every chosen node in one statement that skips rows
+ * another transaction holds, and writes the attempts, transitions and outbox rows in that same
+ * transaction; the database's unique indexes on live attempts make a node's double booking or a
+ * job's second live attempt impossible, whatever the replicas do. Machines are provisioned after
+ * the commit, many at a time, and a failure sends the job back to the queue with the reason.
  */
 @Injectable()
-export class SchedulerService {
-  private ticking = false;
+export class SchedulerService implements OnApplicationShutdown {
+  private placing = false;
+  private again = false;
+  private sweeping = false;
+  private stopped = false;
+  private round: Round | null = null;
+  private readonly provisions = new Set<Promise<void>>();
+  /** Offers that failed a job recently: skipped when it is matched again, named in its wait reason. */
+  private readonly recentSkips = new Map<string, { skips: SkipReason[]; until: number }>();
+  private readonly unlisten: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -51,31 +92,58 @@ export class SchedulerService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly newId: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    queue: QueueSignal,
+  ) {
+    this.unlisten = queue.listen(() => void this.loop());
+  }
 
-  @Interval('scheduler', 1000)
+  /** Runs rounds until the due queue is drained; a call while one runs makes it go round again. */
+  @Interval('scheduler', 250)
   async loop(): Promise<void> {
-    if (!this.config.SCHEDULER_ENABLED || this.ticking) return;
-    this.ticking = true;
+    if (!this.config.SCHEDULER_ENABLED || this.stopped) return;
+    if (this.placing) {
+      this.again = true;
+      return;
+    }
+    this.placing = true;
     try {
-      // Keep claiming while rounds come back full, so a backlog drains at full speed.
-      for (let round = 0; round < 50; round += 1) {
-        const { claimed } = await this.tick(BATCH);
-        if (claimed < BATCH) break;
-      }
-      await this.sweep();
+      do {
+        this.again = false;
+        for (let round = 0; round < MAX_ROUNDS; round += 1) {
+          const { claimed } = await this.tick(BATCH);
+          if (claimed < BATCH) break;
+        }
+      } while (this.again && !this.stopped);
     } catch (error) {
-      this.logger.error({ err: error }, 'scheduler tick failed');
+      this.logger.error({ err: error }, 'scheduler round failed');
     } finally {
-      this.ticking = false;
+      this.placing = false;
     }
   }
 
-  /** One round: claims due queued jobs and tries to place each. Returns how many were placed. */
+  @Interval('scheduler-sweep', 1000)
+  async sweepLoop(): Promise<void> {
+    if (!this.config.SCHEDULER_ENABLED || this.stopped || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweep();
+    } catch (error) {
+      this.logger.error({ err: error }, 'scheduler sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * One round: claims up to `limit` due queued jobs, decides where each goes, reserves and writes
+   * it all in one transaction, then starts the machines. Returns how many were claimed and placed.
+   */
   async tick(limit = BATCH): Promise<{ claimed: number; placed: number }> {
-    const now = this.clock.now();
-    const claimed = await this.dataSource.transaction(async (manager) => {
-      const rows: Job[] = await manager
+    if (!(await this.anyDue())) return { claimed: 0, placed: 0 };
+    const round = await this.currentRound();
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const now = this.clock.now();
+      const claimed: Job[] = await manager
         .createQueryBuilder(Job, 'j')
         .where("j.status = 'queued' AND j.next_attempt_at <= :now AND j.cancel_requested_at IS NULL", { now })
         .orderBy('j.next_attempt_at', 'ASC')
@@ -83,130 +151,224 @@ export class SchedulerService {
         .setLock('pessimistic_write')
         .setOnLocked('skip_locked')
         .getMany();
-      for (const job of rows) await this.jobs.transition(manager, job, 'matching', 'Matching against the offers available now.');
-      return rows;
-    });
-    if (claimed.length === 0) return { claimed: 0, placed: 0 };
-    // One listing of the offers per round; each job filters it. Offers a worker takes this round
-    // are marked at once, so the other workers move on to the next instead of colliding on it.
-    const round: Round = { offers: await this.offers.list({}), taken: new Set(), datasets: new Map(), datasetUrls: new Map() };
-    let placed = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < claimed.length) {
-        const job = claimed[next++]!;
-        try {
-          if (await this.place(job, round)) placed += 1;
-        } catch (error) {
-          this.logger.error({ err: error, jobId: job.id }, 'placing a job failed; it goes back to the queue');
-          await this.requeue(job.id, [{ offerId: '-', reason: 'an internal error occurred while matching' }]);
+      if (claimed.length === 0) return null;
+      await this.jobs.transitionMany(manager, claimed.map((job) => ({ job, to: 'matching' as const, message: 'Matching against the offers available now.' })));
+
+      const trainable = await this.datasets.trainableMany(claimed.map((job) => ({ orgId: job.orgId, datasetId: job.datasetId })));
+      const gone: Job[] = [];
+      const plans: Plan[] = [];
+      for (const job of claimed) {
+        const dataset = trainable.get(job.datasetId);
+        if (!dataset) gone.push(job);
+        else plans.push({ job, dataset, ...(await this.candidatesFor(job, dataset, round)), next: 0 });
+      }
+
+      // Each job takes its best candidate that nobody in this round holds; the nodes are reserved
+      // together; a job whose node another replica got takes its next, up to PICK_PASSES times.
+      const placed: Placement[] = [];
+      let pending = plans;
+      const waiting: Plan[] = [];
+      for (let pass = 0; pass < PICK_PASSES && pending.length > 0; pass += 1) {
+        const picks: { plan: Plan; offer: Offer; attemptId: string }[] = [];
+        for (const plan of pending) {
+          const candidate = this.nextCandidate(plan, round);
+          if (candidate) picks.push({ plan, offer: candidate.offer, attemptId: this.newId() });
+          else waiting.push(plan);
+        }
+        const granted = await this.compute.reserve(manager, picks);
+        pending = [];
+        for (const pick of picks) {
+          const grant = granted.get(pick.attemptId);
+          if (!grant) {
+            pick.plan.skips.push({ offerId: pick.offer.offerId, reason: `${describeOffer(pick.offer)}: taken by another job` });
+            pending.push(pick.plan);
+            continue;
+          }
+          const attemptToken = `att_${randomBytes(32).toString('base64url')}`;
+          placed.push({ job: pick.plan.job, dataset: pick.plan.dataset, offer: pick.offer, attemptToken, attempt: this.attemptRow(pick.plan.job, pick.attemptId, pick.offer, grant, attemptToken, now) });
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PLACEMENT_CONCURRENCY, claimed.length) }, worker));
-    return { claimed: claimed.length, placed };
+      waiting.push(...pending);
+
+      await this.writePlacements(manager, placed);
+      await this.writeWaiting(manager, waiting, now);
+      if (gone.length > 0) {
+        const message = 'The dataset is no longer available (deleted or expired), so the job cannot run.';
+        await this.jobs.transitionMany(manager, gone.map((job) => ({ job, to: 'failed' as const, message })));
+        await manager.update(Job, { id: In(gone.map((job) => job.id)) }, { finishedAt: now, finalMessage: message, updatedAt: now });
+      }
+      return { claimed: claimed.length, placed, gone };
+    });
+    if (!outcome) return { claimed: 0, placed: 0 };
+    for (const job of outcome.gone) {
+      await this.billing.releaseJobHold(job.id, job.holdId).catch((error: unknown) => this.logger.error({ err: error, jobId: job.id }, 'releasing the hold of an unplaceable job failed'));
+    }
+    for (const placement of outcome.placed) await this.startProvisioning(placement, round);
+    return { claimed: outcome.claimed, placed: outcome.placed.length };
   }
 
-  /** Tries the ranked candidates in order; on exhaustion the job waits with the reasons. */
-  private async place(job: Job, round: Round): Promise<boolean> {
-    // A dataset shared by many queued jobs is checked once per round.
-    const datasetKey = `${job.orgId}:${job.datasetId}`;
-    let check = round.datasets.get(datasetKey);
-    if (!check) {
-      check = this.datasets.requireTrainable(job.orgId, job.datasetId).catch(() => null);
-      round.datasets.set(datasetKey, check);
-    }
-    const dataset = await check;
-    if (!dataset) {
-      await this.lifecycle.failUnplaceable(job.id, 'The dataset is no longer available (deleted or expired), so the job cannot run.');
-      return false;
-    }
+  /** Resolves when every provision started so far has finished (tests, shutdown). */
+  async provisioned(): Promise<void> {
+    while (this.provisions.size > 0) await Promise.allSettled([...this.provisions]);
+  }
+
+  /**
+   * Stops matching; provisions in flight get a few seconds to hear their answer. One cut short is
+   * not lost: its attempt row exists, the node's `accepted` reaches whichever replica consumes it,
+   * and an attempt that never starts is ended by the provisioning timeout.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unlisten();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.provisioned(), new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+    clearTimeout(timer);
+  }
+
+  private async anyDue(): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      "SELECT 1 FROM jobs WHERE status = 'queued' AND next_attempt_at <= $1 AND cancel_requested_at IS NULL LIMIT 1",
+      [this.clock.now()],
+    );
+    return rows.length > 0;
+  }
+
+  /** The listing of offers rounds share for OFFERS_TTL_MS, with the offers they have taken. */
+  private async currentRound(): Promise<Round> {
+    const at = Date.now();
+    if (this.round && at - this.round.listedAt < OFFERS_TTL_MS) return this.round;
+    this.round = { listedAt: at, offers: await this.offers.list({}), taken: new Set(), ranked: new Map(), datasetUrls: new Map() };
+    return this.round;
+  }
+
+  /** The job's ranked candidates (shared by every job of the same recipe and filters this round). */
+  private async candidatesFor(job: Job, dataset: TrainableDataset, round: Round): Promise<{ ranked: RankedCandidate[]; skips: SkipReason[] }> {
+    const remembered = this.recentSkips.get(job.id);
+    const skips = remembered && remembered.until > Date.now() ? [...remembered.skips] : [];
     const filters = { resources: job.resources, allowlist: job.providerAllowlist as Offer['providerKind'][], maxPrice: job.maxPriceMicrosPerGpuHour };
-    const offers = round.offers.filter((offer) => !round.taken.has(offer.offerId) && this.jobs.offerMatches(offer, filters));
-    const input = {
-      recipe: { ...job.recipe },
-      steps: job.steps,
-      dataset: { samples: dataset.sampleCount, tokens: dataset.tokenCount },
-    };
-    const rows = offers.length > 0 ? await this.estimates.estimate(input, offers) : [];
-    const ranked = rankCandidates(rows.map((row) => ({ offer: row.offer, runtimeSeconds: row.runtimeSeconds.p50, costMicros: row.costMicros.p50 })));
-    const skips: SkipReason[] = [];
-    for (const candidate of ranked) {
-      if (round.taken.has(candidate.offer.offerId)) continue;
-      // Marked before the first await: no other worker of this round tries the same machine.
-      round.taken.add(candidate.offer.offerId);
-      const outcome = await this.tryOffer(job, candidate.offer, dataset, round);
-      if (outcome === 'placed') return true;
-      if (outcome === 'gone') return false;
-      skips.push({ offerId: candidate.offer.offerId, reason: outcome });
+    const input = { recipe: { ...job.recipe }, steps: job.steps, dataset: { samples: dataset.sampleCount, tokens: dataset.tokenCount } };
+    const key = JSON.stringify([input, filters, job.maxPriceMicrosPerGpuHour?.toString() ?? null]);
+    let ranked = round.ranked.get(key);
+    if (!ranked) {
+      ranked = (async () => {
+        const offers = round.offers.filter((offer) => this.jobs.offerMatches(offer, filters));
+        const rows = offers.length > 0 ? await this.estimates.estimate(input, offers) : [];
+        return rankCandidates(rows.map((row) => ({ offer: row.offer, runtimeSeconds: row.runtimeSeconds.p50, costMicros: row.costMicros.p50 })));
+      })();
+      round.ranked.set(key, ranked);
     }
-    await this.requeue(job.id, skips);
-    return false;
+    try {
+      return { ranked: await ranked, skips };
+    } catch (error) {
+      const reason = error instanceof AppError ? error.message : 'the estimate could not be made';
+      if (!(error instanceof AppError)) this.logger.warn({ err: error, jobId: job.id }, 'estimating a queued job failed');
+      return { ranked: [], skips: [...skips, { offerId: '-', reason }] };
+    }
   }
 
-  /** 'placed', 'gone' (the job was canceled meanwhile), or the reason this offer was skipped. */
-  private async tryOffer(job: Job, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, round: Round): Promise<string> {
-    const where = describeOffer(offer);
-    const owner = await this.compute.providerOrgOf(offer);
-    const attemptToken = `att_${randomBytes(32).toString('base64url')}`;
-    const attemptId = this.newId();
-    let attempt: Attempt;
-    try {
-      attempt = await this.dataSource.transaction(async (manager) => {
-        const current = await manager.findOne(Job, { where: { id: job.id }, lock: { mode: 'pessimistic_write' } });
-        if (!current || current.status !== 'matching' || current.cancelRequestedAt) throw new JobGone();
-        // Read the clock after the lock, so attempt times follow the order the database serialised.
-        const now = this.clock.now();
-        const number = (await manager.countBy(Attempt, { jobId: job.id })) + 1;
-        const row: Attempt = {
-          id: attemptId,
-          jobId: job.id,
-          orgId: job.orgId,
-          number,
-          providerKind: offer.providerKind,
-          offerId: offer.offerId,
-          nodeId: owner.nodeId,
-          providerOrgId: owner.providerOrgId,
-          instanceId: null,
-          gpuModel: offer.gpuModelId,
-          gpuCount: job.resources.gpuCount,
-          priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour,
-          status: 'provisioning',
-          endReason: null,
-          attemptTokenHash: attemptTokenHash(attemptToken),
-          createdAt: now,
-          runningAt: null,
-          endedAt: null,
-          lastSeenAt: null,
-          billableSeconds: null,
-          costMicros: 0n,
-          lastEventSeq: 0,
-        };
-        await manager.insert(Attempt, row);
-        if (owner.nodeId && !(await this.compute.reserveNode(manager, owner.nodeId, attemptId))) throw new OfferTaken();
-        await this.jobs.transition(manager, current, 'provisioning', `Starting attempt ${number} on ${where}.`, { offerId: offer.offerId, priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour.toString() }, attemptId);
-        return row;
-      });
-    } catch (error) {
-      if (error instanceof JobGone) return 'gone';
-      if (error instanceof OfferTaken) return `${where}: taken by another job`;
-      // The partial unique index refused a second live attempt on this node: someone else won it.
-      if ((error as { code?: string }).code === '23505') return `${where}: taken by another job`;
-      throw error;
+  /** The best candidate nobody in this round holds and that has not failed this job lately; marked taken. */
+  private nextCandidate(plan: Plan, round: Round): RankedCandidate | null {
+    const failed = new Set(plan.skips.map((skip) => skip.offerId));
+    while (plan.next < plan.ranked.length) {
+      const candidate = plan.ranked[plan.next++]!;
+      if (round.taken.has(candidate.offer.offerId) || failed.has(candidate.offer.offerId)) continue;
+      round.taken.add(candidate.offer.offerId);
+      return candidate;
     }
+    return null;
+  }
 
+  private attemptRow(job: Job, attemptId: string, offer: Offer, grant: { providerOrgId: string; nodeId: string | null }, attemptToken: string, now: Date): Attempt {
+    return {
+      id: attemptId,
+      jobId: job.id,
+      orgId: job.orgId,
+      number: 0,
+      providerKind: offer.providerKind,
+      offerId: offer.offerId,
+      nodeId: grant.nodeId,
+      providerOrgId: grant.providerOrgId,
+      instanceId: null,
+      gpuModel: offer.gpuModelId,
+      gpuCount: job.resources.gpuCount,
+      priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour,
+      status: 'provisioning',
+      endReason: null,
+      attemptTokenHash: attemptTokenHash(attemptToken),
+      createdAt: now,
+      runningAt: null,
+      endedAt: null,
+      lastSeenAt: null,
+      billableSeconds: null,
+      costMicros: 0n,
+      lastEventSeq: 0,
+    };
+  }
+
+  /** The round's attempts (numbered per job), and their jobs moved to provisioning. */
+  private async writePlacements(manager: EntityManager, placed: Placement[]): Promise<void> {
+    if (placed.length === 0) return;
+    const counts: { job_id: string; n: number }[] = await manager.query('SELECT job_id, count(*)::int AS n FROM attempts WHERE job_id = ANY($1::uuid[]) GROUP BY job_id', [placed.map((p) => p.job.id)]);
+    const before = new Map(counts.map((row) => [row.job_id, row.n]));
+    for (const placement of placed) placement.attempt.number = (before.get(placement.job.id) ?? 0) + 1;
+    await manager.insert(Attempt, placed.map((p) => p.attempt));
+    await this.jobs.transitionMany(
+      manager,
+      placed.map((p) => ({
+        job: p.job,
+        to: 'provisioning' as const,
+        message: `Starting attempt ${p.attempt.number} on ${describeOffer(p.offer)}.`,
+        data: { offerId: p.offer.offerId, priceMicrosPerGpuHour: p.offer.priceMicrosPerGpuHour.toString() },
+        attemptId: p.attempt.id,
+      })),
+    );
+  }
+
+  /** Jobs no candidate took: back to the queue with the reasons, retried with backoff. */
+  private async writeWaiting(manager: EntityManager, waiting: Plan[], now: Date): Promise<void> {
+    if (waiting.length === 0) return;
+    const rows = waiting.map((plan) => {
+      const failedRounds = plan.job.failedRounds + 1;
+      const next = new Date(now.getTime() + retryDelaySeconds(failedRounds) * 1000);
+      return { plan, failedRounds, next, reason: describeWait(plan.skips, next, now) };
+    });
+    await this.jobs.transitionMany(manager, rows.map((row) => ({ job: row.plan.job, to: 'queued' as const, message: row.reason, data: { skipped: row.plan.skips } })));
+    await manager.query(
+      `UPDATE jobs SET failed_rounds = w.failed_rounds, next_attempt_at = w.next_at, wait_reason = w.reason
+       FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[]) AS w(id, failed_rounds, next_at, reason) WHERE jobs.id = w.id`,
+      [rows.map((r) => r.plan.job.id), rows.map((r) => r.failedRounds), rows.map((r) => r.next), rows.map((r) => r.reason)],
+    );
+  }
+
+  /** Starts the machine in the background (bounded in flight); a failure requeues the job with the reason. */
+  private async startProvisioning(placement: Placement, round: Round): Promise<void> {
+    while (this.provisions.size >= MAX_PROVISIONS_IN_FLIGHT) await Promise.race(this.provisions);
+    const running = this.provision(placement, round).finally(() => this.provisions.delete(running));
+    this.provisions.add(running);
+  }
+
+  private async provision({ job, dataset, offer, attempt, attemptToken }: Placement, round: Round): Promise<void> {
     try {
       const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken, round);
       const instance = await this.compute.provision({ attemptId: attempt.id, offer, assignment });
-      await this.dataSource.manager.update(Attempt, { id: attempt.id }, { instanceId: instance.instanceId });
-      return 'placed';
+      await this.dataSource.manager.update(Attempt, { id: attempt.id, instanceId: IsNull() }, { instanceId: instance.instanceId });
     } catch (error) {
-      const reason = error instanceof ProviderError ? error.message : `${where}: could not start the machine`;
+      const reason = error instanceof ProviderError ? error.message : `${describeOffer(offer)}: could not start the machine`;
       if (!(error instanceof ProviderError)) this.logger.warn({ err: error, attemptId: attempt.id }, 'provisioning failed with an unexpected error');
       const endReason: EndReason = error instanceof NoCapacityError || error instanceof QuotaExceededError ? 'no_capacity' : 'error';
-      await this.lifecycle.endProvisioningFailure(attempt.id, endReason, reason);
-      return reason;
+      this.rememberSkip(job.id, { offerId: offer.offerId, reason });
+      await this.lifecycle.provisioningFailed(attempt.id, endReason, reason).catch((failure: unknown) => this.logger.error({ err: failure, attemptId: attempt.id }, 'ending a failed provision failed; the sweep ends it'));
     }
+  }
+
+  private rememberSkip(jobId: string, skip: SkipReason): void {
+    const now = Date.now();
+    if (this.recentSkips.size > 10_000) {
+      for (const [id, entry] of this.recentSkips) if (entry.until <= now) this.recentSkips.delete(id);
+    }
+    const entry = this.recentSkips.get(jobId);
+    const skips = entry && entry.until > now ? entry.skips : [];
+    this.recentSkips.set(jobId, { skips: [...skips.filter((s) => s.offerId !== skip.offerId), skip], until: now + SKIP_MEMORY_MS });
   }
 
   private async buildAssignment(job: Job, attempt: Attempt, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, attemptToken: string, round: Round) {
@@ -284,20 +446,6 @@ export class SchedulerService {
     return url;
   }
 
-  /** Candidates exhausted: back to the queue with the reasons, retried with backoff. */
-  private async requeue(jobId: string, skips: SkipReason[]): Promise<void> {
-    const now = this.clock.now();
-    await this.dataSource.transaction(async (manager) => {
-      const job = await manager.findOne(Job, { where: { id: jobId }, lock: { mode: 'pessimistic_write' } });
-      if (!job || job.status !== 'matching') return;
-      const failedRounds = job.failedRounds + 1;
-      const next = new Date(now.getTime() + retryDelaySeconds(failedRounds) * 1000);
-      const reason = describeWait(skips, next, now);
-      await manager.update(Job, { id: jobId }, { failedRounds, nextAttemptAt: next, waitReason: reason });
-      await this.jobs.transition(manager, job, 'queued', reason, { skipped: skips });
-    });
-  }
-
   /**
    * Recovery and limits, every second: attempts on nodes that went offline end `node_lost`;
    * attempts stuck provisioning end; budget caps and cancels are sent to the machines; ended
@@ -305,13 +453,15 @@ export class SchedulerService {
    */
   async sweep(): Promise<void> {
     const now = this.clock.now();
-    const live = await this.dataSource.manager.find(Attempt, { where: { status: Not('ended') } });
-    const nodeIds = live.map((a) => a.nodeId).filter((id): id is string => id !== null);
+    const live: { id: string; node_id: string | null; status: string; created_at: Date }[] = await this.dataSource.query(
+      "SELECT id, node_id, status, created_at FROM attempts WHERE status <> 'ended'",
+    );
+    const nodeIds = live.map((a) => a.node_id).filter((id): id is string => id !== null);
     const offline = new Set(nodeIds.length > 0 ? await this.compute.offlineNodes(nodeIds) : []);
     for (const attempt of live) {
-      if (attempt.nodeId && offline.has(attempt.nodeId)) {
+      if (attempt.node_id && offline.has(attempt.node_id)) {
         await this.lifecycle.endAttempt(attempt.id, 'node_lost', 'The machine stopped sending heartbeats.');
-      } else if (attempt.status === 'provisioning' && now.getTime() - attempt.createdAt.getTime() > PROVISIONING_TIMEOUT_MS) {
+      } else if (attempt.status === 'provisioning' && now.getTime() - new Date(attempt.created_at).getTime() > PROVISIONING_TIMEOUT_MS) {
         await this.lifecycle.endAttempt(attempt.id, 'error', 'The machine did not start training within 10 minutes.');
       }
     }
@@ -320,13 +470,25 @@ export class SchedulerService {
     for (const attempt of unsettled) await this.lifecycle.settle(attempt.id);
   }
 
-  /** Cancels and budget caps reach the machine as a stop; the agent checkpoints and reports. */
+  /**
+   * Cancels and budget caps reach the machine as a stop; the agent checkpoints and reports. Only
+   * the attempts that could need one are read: a cancel asked for, a budget cap, or past the
+   * job's maximum duration.
+   */
   private async enforceLimits(now: Date): Promise<void> {
-    const running = await this.dataSource.manager.find(Attempt, { where: { status: In(['provisioning', 'running']) } });
-    if (running.length === 0) return;
-    const jobs = await this.dataSource.manager.find(Job, { where: { id: In(running.map((a) => a.jobId)) } });
-    for (const attempt of running) {
-      const job = jobs.find((j) => j.id === attempt.jobId);
+    const attempts = await this.dataSource.manager
+      .createQueryBuilder(Attempt, 'a')
+      .innerJoin(Job, 'j', 'j.id = a.job_id')
+      .where("a.status IN ('provisioning', 'running')")
+      .andWhere(
+        "(j.cancel_requested_at IS NOT NULL OR j.budget_cap_micros IS NOT NULL OR (a.running_at IS NOT NULL AND a.running_at < :now::timestamptz - make_interval(secs => j.max_duration_seconds)))",
+        { now },
+      )
+      .getMany();
+    if (attempts.length === 0) return;
+    const jobs = new Map((await this.dataSource.manager.find(Job, { where: { id: In(attempts.map((a) => a.jobId)) } })).map((job) => [job.id, job]));
+    for (const attempt of attempts) {
+      const job = jobs.get(attempt.jobId);
       if (!job || isTerminal(job.status)) continue;
       if (job.cancelRequestedAt) {
         await this.lifecycle.requestStop(attempt, 'user_canceled');
@@ -345,14 +507,13 @@ export class SchedulerService {
   }
 }
 
-/** What the workers of one scheduling round share. */
+/** What consecutive rounds share while one listing of the offers is fresh. */
 interface Round {
+  listedAt: number;
   offers: Offer[];
-  /** Offers a worker has tried this round (placed there, or found taken). */
+  /** Offers a round has tried (placed there, or found taken). */
   taken: Set<string>;
-  datasets: Map<string, Promise<TrainableDataset | null>>;
+  /** Ranked candidates per recipe and filters. */
+  ranked: Map<string, Promise<RankedCandidate[]>>;
   datasetUrls: Map<string, Promise<string>>;
 }
-
-class JobGone extends Error {}
-class OfferTaken extends Error {}
