@@ -12,6 +12,7 @@
 // its latency counts from when it was due, so a stall shows up in the figures.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -342,6 +343,18 @@ async function drained(port: number): Promise<boolean> {
 interface Phase {
   name: string;
   result: LoadResult;
+  /** CPU time of this process (the API; the load comes from a child) per request sent, ms. */
+  cpuMsPerRequest: number;
+  /** The machine's 1-minute load average when the phase ended. */
+  loadAfter: number;
+}
+
+/** Runs one load phase and measures the API process's CPU time over it. */
+async function measuredPhase(name: string, child: ChildProcess, plan: LoadPlan): Promise<Phase> {
+  const before = process.cpuUsage();
+  const result = await loadFromChild(child, plan);
+  const used = process.cpuUsage(before);
+  return { name, result, cpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(1, result.sent), loadAfter: loadavg()[0] ?? 0 };
 }
 
 function phaseRow(phase: Phase): string {
@@ -354,7 +367,7 @@ function phaseRow(phase: Phase): string {
   const unanswered = l.filter((x) => x >= UNANSWERED).length;
   const ms = (x: number) => (x < UNANSWERED ? x.toFixed(x < 100 ? 2 : 0) : `> ${GRACE_MS.toLocaleString('en-US')} (unanswered)`);
   const throughput = phase.result.elapsedMs > 0 ? ((l.length - unanswered) / (phase.result.elapsedMs / 1000)).toFixed(0) : '0';
-  return `| ${phase.name} | ${phase.result.sent.toLocaleString('en-US')} | ${throughput} | ${ok.toLocaleString('en-US')}${other ? ` (${other})` : ''}${unanswered ? `; ${unanswered.toLocaleString('en-US')} unanswered ${GRACE_MS / 1000} s after the last was due` : ''} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 90))} | **${ms(percentile(l, 99))}** | ${ms(Math.max(...l))} |`;
+  return `| ${phase.name} | ${phase.result.sent.toLocaleString('en-US')} | ${throughput} | ${phase.cpuMsPerRequest.toFixed(2)} | ${phase.loadAfter.toFixed(1)} | ${ok.toLocaleString('en-US')}${other ? ` (${other})` : ''}${unanswered ? `; ${unanswered.toLocaleString('en-US')} unanswered ${GRACE_MS / 1000} s after the last was due` : ''} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 90))} | **${ms(percentile(l, 99))}** | ${ms(Math.max(...l))} |`;
 }
 
 async function main(): Promise<void> {
@@ -465,11 +478,11 @@ async function main(): Promise<void> {
     progress(`cold requests: median ${percentile(cold, 50).toFixed(1)} ms, max ${Math.max(...cold).toFixed(1)} ms`);
     const plan = { port, token, bodies, rate: RATE_PER_SECOND, durationMs: PHASE_MS };
     const phases: Phase[] = [];
-    phases.push({ name: `steady (cache warm) at ${LOW_RATE_PER_SECOND} requests/s`, result: await loadFromChild(child, { ...plan, rate: LOW_RATE_PER_SECOND }) });
+    phases.push(await measuredPhase(`steady (cache warm) at ${LOW_RATE_PER_SECOND} requests/s`, child, { ...plan, rate: LOW_RATE_PER_SECOND }));
     progress(`low-rate phase: p99 ${percentile(phases[0]!.result.latenciesMs, 99).toFixed(2)} ms`);
     await drained(port);
     childHigh = await startLoadGenerator();
-    phases.push({ name: `steady (cache warm) at ${RATE_PER_SECOND} requests/s`, result: await loadFromChild(childHigh, plan) });
+    phases.push(await measuredPhase(`steady (cache warm) at ${RATE_PER_SECOND} requests/s`, childHigh, plan));
     progress(`steady phase: p99 ${percentile(phases[1]!.result.latenciesMs, 99).toFixed(2)} ms`);
     const clean = await drained(port);
 
@@ -498,7 +511,7 @@ async function main(): Promise<void> {
     }, 500);
     child2 = await startLoadGenerator();
     try {
-      phases.push({ name: `a sample merged every 500 ms, ${RATE_PER_SECOND} requests/s${clean ? '' : ' (started before the previous backlog cleared)'}`, result: await loadFromChild(child2, plan) });
+      phases.push(await measuredPhase(`a sample merged every 500 ms, ${RATE_PER_SECOND} requests/s${clean ? '' : ' (started before the previous backlog cleared)'}`, child2, plan));
     } finally {
       clearInterval(updates);
     }
@@ -516,6 +529,8 @@ async function main(): Promise<void> {
     const { profile } = await inspector.post('Profiler.stop');
     inspector.disconnect();
     const shares = cpuShares(profile as CpuProfile);
+    // For a closer look (chrome://inspect or speedscope): ESTIMATES_BENCH_CPU_PROFILE=/tmp/estimates.cpuprofile
+    if (process.env.ESTIMATES_BENCH_CPU_PROFILE) writeFileSync(process.env.ESTIMATES_BENCH_CPU_PROFILE, JSON.stringify(profile));
     progress(`cpu shares: ${JSON.stringify(shares)}`);
 
     const quotes = (await dataSource.query('SELECT count(*)::int AS n FROM quotes')) as Array<{ n: number }>;
@@ -534,8 +549,8 @@ async function main(): Promise<void> {
         'latency counts from when each request was due, over keep-alive connections. Each answer holds the cheapest 20 rows plus the fastest ' +
         `(${rowsPerResponse} rows, ~${Math.round(bytesPerResponse / 1024)} KiB).`,
       '',
-      '| phase | requests sent | answered per second | 200 | p50 ms | p90 ms | p99 ms | max ms |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| phase | requests sent | answered per second | API CPU per request, ms | load average after | 200 | p50 ms | p90 ms | p99 ms | max ms |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...phases.map(phaseRow),
       '',
       `Target: p99 under ${TARGET_P99_MS} ms at ${RATE_PER_SECOND} requests/s in the steady phase — ${percentile(steady, 99) < TARGET_P99_MS ? '**met**' : '**not met**'}` +

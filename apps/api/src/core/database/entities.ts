@@ -24,6 +24,7 @@ import { Node } from '../../modules/nodes/entities/node.entity.js';
 import { BenchmarkAggregateRow } from '../../modules/benchmarks/entities/benchmark-aggregate.entity.js';
 import { BenchmarkSampleReceipt } from '../../modules/benchmarks/entities/benchmark-sample-receipt.entity.js';
 import { ProvisioningAggregateRow } from '../../modules/benchmarks/entities/provisioning-aggregate.entity.js';
+import { QuoteContent } from '../../modules/estimates/entities/quote-content.entity.js';
 import { Quote } from '../../modules/estimates/entities/quote.entity.js';
 import { ProviderCredential } from '../../modules/provider-accounts/entities/provider-credential.entity.js';
 import { DataExport } from '../../modules/privacy/entities/data-export.entity.js';
@@ -32,4 +33,4 @@ import { Dispute } from '../../modules/disputes/entities/dispute.entity.js';
 import { ProviderReceivable } from '../../modules/disputes/entities/provider-receivable.entity.js';
 
 /** Every entity the API maps; the migrations must create exactly these (a test checks). */
-export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential, BenchmarkAggregateRow, ProvisioningAggregateRow, BenchmarkSampleReceipt, Quote, OutboxMessage, Job, Attempt, JobEvent, JobLog, JobMetric, Dataset, ModerationResult, Dispute, ProviderReceivable, DataExport, JobOutputPurge] as const;
+export const ENTITIES = [User, Session, RecoveryCode, Organization, Membership, Invite, ApiKey, AuditEntry, EmailOutbox, TopUp, Invoice, Node, NodeJoinToken, NodeStateEvent, NodeTelemetry, ProviderCredential, BenchmarkAggregateRow, ProvisioningAggregateRow, BenchmarkSampleReceipt, QuoteContent, Quote, OutboxMessage, Job, Attempt, JobEvent, JobLog, JobMetric, Dataset, ModerationResult, Dispute, ProviderReceivable, DataExport, JobOutputPurge] as const;

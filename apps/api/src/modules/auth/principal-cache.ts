@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { affects, type AuthInvalidation } from './auth-invalidation.js';
 import type { Principal } from './principal.js';
 
@@ -35,7 +35,7 @@ export class PrincipalCache {
 
   /** The cache key: neither the credential nor anything it could be recovered from is kept. */
   static keyOf(credential: string, orgId: string): string {
-    return createHash('sha256').update(credential).update('\n').update(orgId).digest('base64');
+    return hash('sha256', `${credential}\n${orgId}`, 'base64');
   }
 
   /** Changes with every invalidation; a lookup started under another generation is not stored. */

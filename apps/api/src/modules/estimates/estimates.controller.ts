@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
 import { CreateEstimateDto } from './dto/create-estimate.dto.js';
+import { EstimateRequestPipe } from './dto/estimate-request.pipe.js';
 import { EstimatesService } from './estimates.service.js';
 
 @ApiTags('estimates')
@@ -22,10 +23,19 @@ export class EstimatesController {
     description:
       'The quote: id, createdAt, expiresAt, summary, steps, validationRuns, matchedOffers, notes, request, rows (cheapest first; runtimeSeconds and stepTimeMs p10/p50/p90, costMicros p10/p50/p90 and priceMicrosPerGpuHour as decimal strings of micro-dollars, basis, basisText, sampleCount, sentence, fastest) and excluded (offers the recipe cannot run on, by GPU and count, with the reason)',
   })
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateEstimateDto, @Res({ passthrough: true }) res: Response): Promise<string> {
-    const json = await this.estimates.create(principal, body);
-    res.type('application/json');
-    return json;
+  @ApiBody({ type: CreateEstimateDto })
+  // Readonly<…> is not a class, so the global pipe leaves the body to EstimateRequestPipe (same validation, remembered).
+  async create(@CurrentPrincipal() principal: Principal, @Body(EstimateRequestPipe) body: Readonly<CreateEstimateDto>, @Res() res: Response): Promise<void> {
+    const { head, tail } = await this.estimates.create(principal, body);
+    // The bytes as they are: most of the answer is shared by every quote of this estimate and
+    // already encoded, and an ETag over a fresh quote would never match.
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', head.length + tail.length);
+    res.cork();
+    res.write(head);
+    res.end(tail);
+    res.uncork();
   }
 
   @Get(':id')

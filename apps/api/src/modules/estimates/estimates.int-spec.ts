@@ -8,7 +8,8 @@ import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.servi
 import { BenchmarksService } from '../benchmarks/benchmarks.service.js';
 import { NodesConsumer } from '../nodes/nodes.consumer.js';
 import { EstimateOfferSource } from './estimate-offers.source.js';
-import { EstimatesRepository, type NewQuote } from './estimates.repository.js';
+import { Quote } from './entities/quote.entity.js';
+import { EstimatesRepository, type NewQuote, type QuoteContentDraft } from './estimates.repository.js';
 import { EstimatesScheduler } from './estimates.scheduler.js';
 
 /** A recipe no public table has: every offer starts from the FLOP-count prior. */
@@ -216,16 +217,35 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect((await t.http.get(`/v1/estimates/${mine.body.id}`, token)).status).toBe(200);
   });
 
+  it('stores each estimate once for all its quotes; the id answered is readable at once, as a job submission reads it', async () => {
+    const body = { recipe: { ...RECIPE, steps: 1234 }, limit: 3 };
+    const [first, second] = [await estimate(body), await estimate(body)];
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(first.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(first.body.id).not.toBe(second.body.id);
+    expect(second.body.rows).toEqual(first.body.rows);
+    const contents = (await t.dataSource.query('SELECT DISTINCT content_id FROM quotes WHERE id = ANY($1)', [[first.body.id, second.body.id]])) as Array<{ content_id: string }>;
+    expect(contents).toHaveLength(1);
+    // What POST /v1/jobs does with a quoteId: the entity, its rows (no wait, no retry).
+    const stored = await t.dataSource.manager.findOneBy(Quote, { id: second.body.id, orgId });
+    expect(stored?.rows).toEqual(second.body.rows);
+    expect(stored?.excluded).toEqual(second.body.excluded);
+    expect(stored?.summary).toBe(second.body.summary);
+    const view = await t.http.get(`/v1/estimates/${second.body.id}`, token);
+    expect(view.body).toMatchObject({ id: second.body.id, rows: second.body.rows, summary: second.body.summary, request: second.body.request, steps: 1234 });
+  });
+
+  const content = (createdAt = new Date()): QuoteContentDraft => ({ id: randomUUID(), rowsJson: '[]', excludedJson: '[]', summary: 'test', createdAt, persisted: false });
+
   it('stores concurrent quotes together, and one bad row does not fail the others', async () => {
     const repository = t.app.get(EstimatesRepository);
+    const shared = content();
     const quote = (org: string): NewQuote => ({
       id: randomUUID(),
       orgId: org,
       createdBy: randomUUID(),
       requestJson: '{"input":{}}',
-      rowsJson: '[]',
-      excludedJson: '[]',
-      summary: 'test',
+      content: shared,
       createdAt: new Date(),
       expiresAt: new Date(Date.now() + 60_000),
     });
@@ -235,6 +255,8 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
     const stored = (await t.dataSource.query('SELECT count(*)::int AS n FROM quotes WHERE id = ANY($1)', [[...good, bad].map((q) => q.id)])) as Array<{ n: number }>;
     expect(stored[0]!.n).toBe(3);
+    expect(shared.persisted).toBe(true);
+    expect((await t.dataSource.query('SELECT count(*)::int AS n FROM quote_contents WHERE id = $1', [shared.id]))[0].n).toBe(1);
   });
 
   it('takes API keys with the jobs:read scope, and refuses keys without it', async () => {
@@ -251,11 +273,17 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
   it('prunes quotes a week after they expired, and only those', async () => {
     const repository = t.app.get(EstimatesRepository);
     const at = (ms: number) => new Date(Date.now() + ms);
-    const old = { id: randomUUID(), orgId, createdBy: randomUUID(), requestJson: '{}', rowsJson: '[]', excludedJson: '[]', summary: 'old', createdAt: at(-9 * 86_400_000), expiresAt: at(-8 * 86_400_000) };
-    const recent = { ...old, id: randomUUID(), summary: 'recent', expiresAt: at(-86_400_000) };
-    await Promise.all([repository.insert(old), repository.insert(recent)]);
-    expect(await t.app.get(EstimatesScheduler).pruneQuotes()).toBeGreaterThanOrEqual(1);
-    const left = (await t.dataSource.query('SELECT id FROM quotes WHERE id = ANY($1)', [[old.id, recent.id]])) as Array<{ id: string }>;
+    const oldContent = content(at(-9 * 86_400_000));
+    const sharedContent = content(at(-9 * 86_400_000));
+    const old: NewQuote = { id: randomUUID(), orgId, createdBy: randomUUID(), requestJson: '{}', content: oldContent, createdAt: at(-9 * 86_400_000), expiresAt: at(-8 * 86_400_000) };
+    const oldShared: NewQuote = { ...old, id: randomUUID(), content: sharedContent };
+    const recent: NewQuote = { ...old, id: randomUUID(), content: sharedContent, expiresAt: at(-86_400_000) };
+    await Promise.all([repository.insert(old), repository.insert(oldShared), repository.insert(recent)]);
+    expect(await t.app.get(EstimatesScheduler).pruneQuotes()).toBeGreaterThanOrEqual(2);
+    const left = (await t.dataSource.query('SELECT id FROM quotes WHERE id = ANY($1)', [[old.id, oldShared.id, recent.id]])) as Array<{ id: string }>;
     expect(left.map((r) => r.id)).toEqual([recent.id]);
+    // A content goes with its last quote; one still in use stays.
+    const contents = (await t.dataSource.query('SELECT id FROM quote_contents WHERE id = ANY($1)', [[oldContent.id, sharedContent.id]])) as Array<{ id: string }>;
+    expect(contents.map((r) => r.id)).toEqual([sharedContent.id]);
   });
 });

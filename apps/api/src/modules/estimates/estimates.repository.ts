@@ -2,19 +2,34 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Quote } from './entities/quote.entity.js';
 
+/**
+ * The shown part of an estimate, shared by every quote of it. `persisted` turns true once a quote
+ * INSERT that carried it has committed; until then each flush that needs it writes it again (a
+ * no-op when it is there).
+ */
+export interface QuoteContentDraft {
+  id: string;
+  /** Already-serialized JSON arrays (the hot path serializes them once per estimate). */
+  rowsJson: string;
+  excludedJson: string;
+  summary: string;
+  createdAt: Date;
+  persisted: boolean;
+}
+
 export interface NewQuote {
   id: string;
   orgId: string;
   createdBy: string;
   /** Already-serialized JSON. */
   requestJson: string;
-  /** Already-serialized JSON arrays (the hot path serializes them once). */
-  rowsJson: string;
-  excludedJson: string;
-  summary: string;
+  content: QuoteContentDraft;
   createdAt: Date;
   expiresAt: Date;
 }
+
+/** Rows per INSERT (each quote takes 7 parameters; PostgreSQL allows 65,535). */
+const MAX_BATCH = 500;
 
 @Injectable()
 export class EstimatesRepository {
@@ -26,9 +41,10 @@ export class EstimatesRepository {
   private singleRows = 0;
 
   /**
-   * Inserts a quote. Concurrent calls are grouped: while one INSERT is in flight, the next ones
-   * wait and go together in one multi-row INSERT (group commit), so a burst of estimates costs a
-   * few round trips, not one each. Each caller resolves only once its row is committed.
+   * Inserts a quote (and its content, the first time). Concurrent calls are grouped: while one
+   * INSERT is in flight, the next ones wait and go together in one statement (group commit), so a
+   * burst of estimates costs a few round trips, not one each. Each caller resolves only once its
+   * row is committed: the id it answers with can be submitted with a job at once, on any replica.
    */
   insert(quote: NewQuote): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -41,16 +57,12 @@ export class EstimatesRepository {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.singleRows > 0 ? 1 : 200);
+        const batch = this.queue.splice(0, this.singleRows > 0 ? 1 : MAX_BATCH);
         if (this.singleRows > 0) this.singleRows -= 1;
-        const params: unknown[] = [];
-        const tuples = batch.map(({ quote: q }) => {
-          const base = params.length;
-          params.push(q.id, q.orgId, q.createdBy, q.requestJson, q.rowsJson, q.excludedJson, q.summary, q.createdAt, q.expiresAt);
-          return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}::jsonb, $${base + 5}::jsonb, $${base + 6}::jsonb, $${base + 7}, $${base + 8}, $${base + 9})`;
-        });
+        const { sql, params, contents } = insertStatement(batch.map((item) => item.quote));
         try {
-          await this.dataSource.query(`INSERT INTO quotes (id, org_id, created_by, request, rows, excluded, summary, created_at, expires_at) VALUES ${tuples.join(', ')}`, params);
+          await this.dataSource.query(sql, params);
+          for (const content of contents) content.persisted = true;
           for (const item of batch) item.resolve();
         } catch (error) {
           if (batch.length === 1) batch[0]!.reject(error);
@@ -64,14 +76,41 @@ export class EstimatesRepository {
     }
   }
 
-  /** Deletes quotes that expired before `cutoff`; returns how many. */
+  /**
+   * Deletes quotes that expired before `cutoff`, then contents created before it that no quote
+   * uses any more (a replica writes new quotes against a content for a day at most, so a content
+   * that old is never referenced again); returns how many quotes went.
+   */
   async deleteExpiredBefore(cutoff: Date): Promise<number> {
     const result = (await this.dataSource.query('DELETE FROM quotes WHERE expires_at < $1', [cutoff])) as [unknown, number];
+    await this.dataSource.query('DELETE FROM quote_contents c WHERE c.created_at < $1 AND NOT EXISTS (SELECT 1 FROM quotes q WHERE q.content_id = c.id)', [cutoff]);
     return result[1] ?? 0;
   }
 
-  /** A quote of this org, or null (another org's quote is indistinguishable from a missing one). */
+  /** A quote of this org with its content, or null (another org's quote is indistinguishable from a missing one). */
   async findForOrg(id: string, orgId: string): Promise<Quote | null> {
     return this.dataSource.getRepository(Quote).findOneBy({ id, orgId });
   }
+}
+
+/** One statement for a batch: the contents not yet stored, then the quotes (the FK is checked at its end). */
+function insertStatement(quotes: readonly NewQuote[]): { sql: string; params: unknown[]; contents: QuoteContentDraft[] } {
+  const params: unknown[] = [];
+  const contents = [...new Set(quotes.map((q) => q.content).filter((c) => !c.persisted))];
+  const contentTuples = contents.map((c) => {
+    const base = params.length;
+    params.push(c.id, c.rowsJson, c.excludedJson, c.summary, c.createdAt);
+    return `($${base + 1}::uuid, $${base + 2}::jsonb, $${base + 3}::jsonb, $${base + 4}, $${base + 5}::timestamptz)`;
+  });
+  const quoteTuples = quotes.map((q) => {
+    const base = params.length;
+    params.push(q.id, q.orgId, q.createdBy, q.content.id, q.requestJson, q.createdAt, q.expiresAt);
+    return `($${base + 1}::uuid, $${base + 2}::uuid, $${base + 3}::uuid, $${base + 4}::uuid, $${base + 5}::jsonb, $${base + 6}::timestamptz, $${base + 7}::timestamptz)`;
+  });
+  const insertQuotes = `INSERT INTO quotes (id, org_id, created_by, content_id, request, created_at, expires_at) VALUES ${quoteTuples.join(', ')}`;
+  const sql =
+    contentTuples.length > 0
+      ? `WITH contents AS (INSERT INTO quote_contents (id, rows, excluded, summary, created_at) VALUES ${contentTuples.join(', ')} ON CONFLICT (id) DO NOTHING) ${insertQuotes}`
+      : insertQuotes;
+  return { sql, params, contents };
 }

@@ -12,13 +12,18 @@ import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.servi
 import type { CreateEstimateDto } from './dto/create-estimate.dto.js';
 import { EstimateOfferSource } from './estimate-offers.source.js';
 import { buildEstimateTable, selectRows, tableSummary, type EstimateRow, type EstimateTable, type ExcludedGroup } from './estimate-table.js';
-import { EstimatesRepository } from './estimates.repository.js';
+import { EstimatesRepository, type QuoteContentDraft } from './estimates.repository.js';
 import type { Quote } from './entities/quote.entity.js';
 
 export const DEFAULT_ROW_LIMIT = 20;
 /** Cached tables are dropped oldest first beyond this many rows in all. */
 const CACHE_MAX_ROWS = 100_000;
 const CACHE_MAX_ENTRIES = 512;
+/**
+ * New quotes point at a stored content for a day at most, then at a fresh copy: the hourly prune
+ * may delete a content once it is a week old and unreferenced, so one in use is never that old.
+ */
+export const QUOTE_CONTENT_REUSE_MS = 24 * 3600 * 1000;
 
 export interface QuoteView {
   id: string;
@@ -37,6 +42,15 @@ export interface QuoteView {
   request: unknown;
 }
 
+/** What every quote of one cached table and row limit shares. */
+interface Shown {
+  content: QuoteContentDraft;
+  /** The stored `request` column: the input and what it resolved to. */
+  requestJson: string;
+  /** The answer after the id and times, UTF-8 encoded once. */
+  tail: Buffer;
+}
+
 interface CachedTable {
   snapshotVersion: number;
   offersFingerprint: string;
@@ -46,8 +60,14 @@ interface CachedTable {
   excludedJson: string;
   requestJson: string;
   tailJson: string;
-  /** Serialized rows per limit asked for. */
-  rowsJson: Map<number, string>;
+  /** Per limit asked for. */
+  shown: Map<number, Shown>;
+}
+
+/** The answer to POST /v1/estimates as bytes: the per-quote head (id and times), then the shared tail. */
+export interface EstimateAnswer {
+  head: Buffer;
+  tail: Buffer;
 }
 
 interface Filters {
@@ -76,6 +96,12 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The request as stored and cached: everything but the row limit. */
+function withoutLimit(body: Readonly<CreateEstimateDto>): Omit<CreateEstimateDto, 'limit'> {
+  const { limit: _limit, ...request } = body;
+  return request;
+}
+
 /**
  * POST /v1/estimates: the recipe estimated on every matching offer, stored as a quote. The table
  * is cached per (request, snapshot version, offers fingerprint): a new sample or a changed offer
@@ -84,6 +110,8 @@ function canonical(value: unknown): string {
 @Injectable()
 export class EstimatesService {
   private readonly cache = new Map<string, CachedTable>();
+  /** Cache keys of the (frozen, reused) request objects EstimateRequestPipe hands out. */
+  private readonly keys = new WeakMap<object, string>();
   private cachedRows = 0;
 
   constructor(
@@ -97,13 +125,13 @@ export class EstimatesService {
   ) {}
 
   /**
-   * Estimates, stores the quote and returns the answer as JSON text: the rows are serialized once
-   * per cached table and limit, and reused for the stored quote and every response.
+   * Estimates, stores the quote and returns the answer as JSON bytes: the rows are serialized (and
+   * stored, as the quote's content) once per cached table and limit, and reused for every quote and
+   * response; each quote adds its id, times, org and requester.
    */
-  async create(principal: Principal, body: CreateEstimateDto): Promise<string> {
+  async create(principal: Principal, body: Readonly<CreateEstimateDto>): Promise<EstimateAnswer> {
     const limit = body.limit ?? DEFAULT_ROW_LIMIT;
-    const { limit: _limit, ...request } = body;
-    const requestKey = canonical(request);
+    const requestKey = this.requestKey(body);
     let listing;
     try {
       listing = await this.offers.snapshot();
@@ -118,42 +146,56 @@ export class EstimatesService {
       const filters = this.filters(body, job);
       const matching = listing.offers.filter((offer) => (!filters.kinds || filters.kinds.includes(offer.providerKind)) && matchesOfferQuery(offer, filters.query));
       const table = buildEstimateTable(job, matching, this.snapshots.snapshot);
-      const requestJson = JSON.stringify(request);
+      const requestJson = JSON.stringify(withoutLimit(body));
+      const summary = tableSummary(table);
       cached = {
         snapshotVersion,
         offersFingerprint: listing.fingerprint,
         table,
         matchedOffers: matching.length,
-        summary: tableSummary(table),
+        summary,
         excludedJson: JSON.stringify(table.excluded),
         requestJson,
         // Everything after the id and times, the same for every quote of this table.
-        tailJson: `,"expired":false,"summary":${JSON.stringify(tableSummary(table))},"steps":${table.steps},"validationRuns":${table.validationRuns},"matchedOffers":${matching.length},"notes":${JSON.stringify(table.notes)},"request":${requestJson}`,
-        rowsJson: new Map(),
+        tailJson: `,"expired":false,"summary":${JSON.stringify(summary)},"steps":${table.steps},"validationRuns":${table.validationRuns},"matchedOffers":${matching.length},"notes":${JSON.stringify(table.notes)},"request":${requestJson}`,
+        shown: new Map(),
       };
       this.remember(requestKey, cached);
     }
-    let shown = cached.rowsJson.get(limit);
-    if (!shown) {
-      shown = JSON.stringify(selectRows(cached.table, limit));
-      cached.rowsJson.set(limit, shown);
-    }
     const now = this.clock.now();
+    const shown = this.shown(cached, limit, now);
     const expiresAt = new Date(now.getTime() + this.config.QUOTE_TTL_SECONDS * 1000);
     const id = this.newId();
-    const table = cached.table;
-    await this.repository.insert({
-      id,
-      orgId: principal.orgId,
-      createdBy: principal.userId,
-      requestJson: `{"input":${cached.requestJson},"resolved":{"steps":${table.steps},"validationRuns":${table.validationRuns},"matchedOffers":${cached.matchedOffers},"notes":${JSON.stringify(table.notes)},"limit":${limit}}}`,
-      rowsJson: shown,
-      excludedJson: cached.excludedJson,
-      summary: cached.summary,
-      createdAt: now,
-      expiresAt,
-    });
-    return `{"id":"${id}","createdAt":"${now.toISOString()}","expiresAt":"${expiresAt.toISOString()}"${cached.tailJson},"rows":${shown},"excluded":${cached.excludedJson}}`;
+    await this.repository.insert({ id, orgId: principal.orgId, createdBy: principal.userId, requestJson: shown.requestJson, content: shown.content, createdAt: now, expiresAt });
+    return { head: Buffer.from(`{"id":"${id}","createdAt":"${now.toISOString()}","expiresAt":"${expiresAt.toISOString()}"`, 'latin1'), tail: shown.tail };
+  }
+
+  /** The canonical request (without the limit), computed once per request object. */
+  private requestKey(body: Readonly<CreateEstimateDto>): string {
+    let key = this.keys.get(body);
+    if (key === undefined) {
+      key = canonical(withoutLimit(body));
+      if (Object.isFrozen(body)) this.keys.set(body, key);
+    }
+    return key;
+  }
+
+  /** The rows for this limit, serialized once, and the content quotes point at (renewed daily). */
+  private shown(cached: CachedTable, limit: number, now: Date): Shown {
+    let shown = cached.shown.get(limit);
+    if (!shown) {
+      const table = cached.table;
+      const rowsJson = JSON.stringify(selectRows(table, limit));
+      shown = {
+        content: { id: this.newId(), rowsJson, excludedJson: cached.excludedJson, summary: cached.summary, createdAt: now, persisted: false },
+        requestJson: `{"input":${cached.requestJson},"resolved":{"steps":${table.steps},"validationRuns":${table.validationRuns},"matchedOffers":${cached.matchedOffers},"notes":${JSON.stringify(table.notes)},"limit":${limit}}}`,
+        tail: Buffer.from(`${cached.tailJson},"rows":${rowsJson},"excluded":${cached.excludedJson}}`, 'utf8'),
+      };
+      cached.shown.set(limit, shown);
+    } else if (now.getTime() - shown.content.createdAt.getTime() > QUOTE_CONTENT_REUSE_MS) {
+      shown.content = { ...shown.content, id: this.newId(), createdAt: now, persisted: false };
+    }
+    return shown;
   }
 
   async get(principal: Principal, id: string): Promise<QuoteView> {
