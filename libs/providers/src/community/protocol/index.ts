@@ -11,3 +11,4 @@ export * from './subjects.js';
 export * from './parse.js';
 export * from './canonical-json.js';
 export * from './envelope.js';
+export * from './mac-envelope.js';

@@ -7,8 +7,9 @@ export const nkeyPublicKeySchema = z.string().regex(/^U[A-Z2-7]{55}$/, 'an nkey 
 
 /**
  * `POST /v1/provider/nodes/join` (HTTP, not NATS): the agent registers its host with a join token
- * the provider created in the console. The node's nkey public key is registered with the node; every
- * message the node publishes is signed with the matching seed (see envelope.ts).
+ * the provider created in the console. The node's nkey public key is registered with the node; the
+ * messages the node publishes are signed with the matching seed (see envelope.ts), except heartbeats,
+ * which carry a MAC made with the heartbeat key the response hands out (mac-envelope.ts).
  */
 export const joinRequestSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -47,5 +48,10 @@ export const joinResponseSchema = z.strictObject({
   nodeToken: z.string().min(16).max(4096),
   /** The platform's nkey public key: assignments and control messages are signed with it. */
   apiPublicKey: nkeyPublicKeySchema,
+  /**
+   * The node's heartbeat key (32 bytes, base64url): heartbeats carry an HMAC-SHA256 made with it
+   * (mac-envelope.ts). Handed out here only, once; the API keeps it encrypted. A secret: never logged.
+   */
+  heartbeatKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a heartbeat key (32 bytes, base64url)'),
 });
 export type JoinResponse = z.infer<typeof joinResponseSchema>;
