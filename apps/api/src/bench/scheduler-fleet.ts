@@ -1,6 +1,6 @@
 // The scheduler benchmark's simulated community fleet: thousands of node agents over the real NATS,
 // in a worker thread of their own so their signing and publishing do not share the API's event loop.
-// Each node heartbeats at the protocol's 2 s cadence (signed, with its running attempt), and answers
+// Each node heartbeats at the protocol's 2 s cadence (MACed with its heartbeat key, with its running attempt), and answers
 // every assignment delivered on the JetStream assign stream (one durable consumer with the wildcard
 // filter stands for the nodes' own consumers) the way `apps/node-agent` does: it verifies the
 // platform's signature, then publishes node-signed `accepted` and `started` events, and after the
@@ -16,6 +16,8 @@ import {
   allAssignSubject,
   attemptEventMsgId,
   attemptEventsSubject,
+  encodeMacMessage,
+  heartbeatKeyBytes,
   heartbeatSubject,
   nodeIdFromSubject,
   type AttemptEvent,
@@ -27,8 +29,10 @@ import { encodeSignedNative, openSignedNative, signingKeyOf, verifyKeyOf } from 
 export interface FleetNode {
   nodeId: string;
   publicKey: string;
-  /** The node's nkey seed (secret of the simulated agent). */
+  /** The node's nkey seed (secret of the simulated agent): signs its attempt events. */
   seed: string;
+  /** The node's heartbeat key (secret of the simulated agent): MACs its heartbeats. */
+  heartbeatKey: string;
 }
 
 export interface FleetOptions {
@@ -115,6 +119,7 @@ interface SimNode {
   nodeId: string;
   publicKey: string;
   signer: { key: ReturnType<typeof signingKeyOf>; publicKey: string };
+  heartbeatKey: Buffer;
   heartbeatSubject: string;
   seq: number;
   running: { attemptId: string; jobId: string; startedAt: string } | null;
@@ -130,6 +135,7 @@ async function runFleet(options: FleetOptions): Promise<void> {
       nodeId: node.nodeId,
       publicKey: node.publicKey,
       signer: { key: signingKeyOf(node.seed), publicKey: node.publicKey },
+      heartbeatKey: heartbeatKeyBytes(node.heartbeatKey),
       heartbeatSubject: heartbeatSubject(options.prefix, node.nodeId),
       seq: 0,
       running: null,
@@ -160,7 +166,7 @@ async function runFleet(options: FleetOptions): Promise<void> {
       gpus: [{ index: 0, name: 'NVIDIA GeForce RTX 4090', gpuId: 'rtx-4090', vramTotalMb: 24564, vramUsedMb: running ? 18000 : 1, utilizationPct: running ? 97 : 0, temperatureC: 60, powerW: 300 }],
       runningAttempt: running,
     };
-    nc.publish(node.heartbeatSubject, encodeSignedNative(node.signer, node.heartbeatSubject, heartbeat));
+    nc.publish(node.heartbeatSubject, encodeMacMessage(node.heartbeatKey, node.heartbeatSubject, heartbeat));
     stats.heartbeats += 1;
   };
 

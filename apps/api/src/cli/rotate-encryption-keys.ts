@@ -29,6 +29,7 @@ async function main(): Promise<number> {
       `Primary key: ${report.primaryKeyId}\n` +
         `TOTP secrets: ${report.totpSecrets.checked} checked, ${report.totpSecrets.rotated} re-sealed\n` +
         `Provider credentials: ${report.providerCredentials.checked} checked, ${report.providerCredentials.rotated} re-sealed\n` +
+        `Node heartbeat keys: ${report.nodeHeartbeatKeys.checked} checked, ${report.nodeHeartbeatKeys.rotated} re-sealed\n` +
         'Every secret is now sealed with the primary key: older keys can be removed from ENCRYPTION_KEYS once every replica runs with this list.\n',
     );
     return 0;

@@ -84,7 +84,6 @@ export const configSchema = z
     PUBLIC_API_URL: z.string().url().optional().describe('The API URL nodes and consoles use (shown in the `anneal-agent register` command); defaults to the URL of the request.'),
     NODE_NATS_URL: z.string().optional().describe('NATS URL(s) handed to community nodes at registration; defaults to NATS_URL.'),
     NODE_JOIN_TOKEN_TTL_MINUTES: positiveInt.default(60).describe('Lifetime of a node join token.'),
-    NODE_VERIFY_THREADS: z.coerce.number().int().min(0).max(64).default(0).describe('Worker threads that verify node heartbeat signatures (0: in the main thread). Only worth it with idle cores: it moves verification off the main thread but costs more CPU per heartbeat in total (measured in docs/BENCHMARKS.md).'),
     GCP_PROJECT: z.string().optional().describe('GCP project for cloud GPU offers; GCP is off unless this, GCP_ZONES and credentials are set.'),
     GCP_ZONES: z.string().optional().describe('Comma-separated GCP zones offers come from (e.g. `us-central1-a,europe-west4-a`).'),
     GCP_CREDENTIALS_JSON: z.string().optional().describe('GCP credentials as JSON: a service-account key file or `{"type":"access_token","accessToken":"…"}` (secret; never logged). Admins may store them encrypted instead (`PUT /v1/admin/providers/gcp`).'),

@@ -31,6 +31,7 @@ export const REDACTED_PATHS = [
   '*.joinToken',
   '*.nodeToken',
   '*.attemptToken',
+  '*.heartbeatKey',
   '*.credentials',
   '*.seed',
   '*.platformSeed',

@@ -4,6 +4,8 @@ import type { NodeLiveState } from './entities/node.entity.js';
 /** Heartbeats come every 2 s: three missed beats make a node suspect, 10 s without one offline. */
 export const SUSPECT_AFTER_MS = 6_000;
 export const OFFLINE_AFTER_MS = 10_000;
+/** How often the sweep ages nodes: a lost node is marked offline at most this long after its 10 s are up. */
+export const SWEEP_INTERVAL_MS = 500;
 /** The heartbeat fields of a node row are written at most this often (plus on state changes). */
 export const WRITE_INTERVAL_MS = 30_000;
 /** One telemetry sample per node per minute. */
@@ -84,7 +86,7 @@ export interface NodeSeed {
 }
 
 /**
- * The node state machine, in memory: heartbeats make a node online; a 1 s sweep makes it suspect
+ * The node state machine, in memory: heartbeats make a node online; a sweep (every 500 ms) makes it suspect
  * after 6 s and offline after 10 s without one; an `offline` heartbeat is a clean deregistration.
  * It decides what to write (state changes at once, heartbeat fields at most every 30 s per node,
  * one telemetry sample a minute) and queues it; the repository writes the queues in batches.
@@ -174,7 +176,7 @@ export class NodeLiveness {
   }
 
   /**
-   * The 1 s sweep: ages nodes into suspect and offline (unless `age` is false: the consumer is
+   * The sweep: ages nodes into suspect and offline (unless `age` is false: the consumer is
    * behind), and returns the heartbeat fields due to be written (nodes with news whose last write
    * is 30 s old or more).
    */

@@ -1,10 +1,27 @@
-import { createNodeKeys, encodeSignedMessage, heartbeatSubject, type GpuTelemetry, type Heartbeat, type JoinRequest, type NodeKeys, type RunningAttempt } from '@anneal/providers';
+import {
+  createNodeKeys,
+  encodeMacMessage,
+  encodeSignedMessage,
+  heartbeatKeyBytes,
+  heartbeatSubject,
+  type GpuTelemetry,
+  type Heartbeat,
+  type JoinRequest,
+  type NodeKeys,
+  type RunningAttempt,
+} from '@anneal/providers';
 
-/** A node's signing identity and heartbeat builder, for tests and the heartbeat benchmark. */
+/**
+ * A node's identity (nkey pair, and the heartbeat key the join response hands it) and heartbeat
+ * builder, for tests and the heartbeat benchmark.
+ */
 export class SimulatedNode {
   readonly keys: NodeKeys;
   seq = 0;
   nodeId = '';
+  /** The node's heartbeat MAC key (from the join response); null: it signs heartbeats with its nkey, as nodes registered before heartbeat keys do. */
+  heartbeatKey: string | null = null;
+  #macKey: Buffer | null = null;
 
   constructor(
     readonly prefix: string,
@@ -31,6 +48,14 @@ export class SimulatedNode {
     };
   }
 
+  /** Takes what the join endpoint answered: the node id and the heartbeat key. Returns this node. */
+  joined(response: { nodeId: string; heartbeatKey: string | null }): this {
+    this.nodeId = response.nodeId;
+    this.heartbeatKey = response.heartbeatKey;
+    this.#macKey = response.heartbeatKey === null ? null : heartbeatKeyBytes(response.heartbeatKey);
+    return this;
+  }
+
   get subject(): string {
     return heartbeatSubject(this.prefix, this.nodeId);
   }
@@ -53,8 +78,16 @@ export class SimulatedNode {
     };
   }
 
-  /** The signed message body of a heartbeat on this node's subject (or another subject: forgery tests). */
+  /**
+   * The message body of a heartbeat on this node's subject (or another subject: forgery tests), as
+   * its agent sends it: MACed with its heartbeat key, or signed with its nkey when it has none.
+   */
   encode(heartbeat: Heartbeat, subject = this.subject): Uint8Array {
+    return this.#macKey ? encodeMacMessage(this.#macKey, subject, heartbeat) : encodeSignedMessage(this.keys.seed, subject, heartbeat);
+  }
+
+  /** A heartbeat signed with the node's nkey whatever its key (a signature where a MAC is expected: `wrong_alg`). */
+  encodeSigned(heartbeat: Heartbeat, subject = this.subject): Uint8Array {
     return encodeSignedMessage(this.keys.seed, subject, heartbeat);
   }
 }

@@ -1,18 +1,30 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { allHeartbeatsSubject, heartbeatSchema, nodeIdFromSubject, type Heartbeat } from '@anneal/providers';
+import {
+  allHeartbeatsSubject,
+  decodeJson,
+  heartbeatKeyBytes,
+  HEARTBEAT_MAC_ALG,
+  isMacEnvelope,
+  nodeIdFromSubject,
+  parseHeartbeat,
+  verifyEnvelope,
+  verifyMacEnvelope,
+  type Heartbeat,
+  type ParseResult,
+  type SecretBox,
+} from '@anneal/providers';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
+import { SECRET_BOX } from '../../core/crypto/secret-box.provider.js';
 import { HttpMetrics } from '../../core/http/http-metrics.js';
 import { LOGGER } from '../../core/logging/logger.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import type { NodeLiveState } from './entities/node.entity.js';
-import { openSignedNative, verifyKeyOf, type VerifyKey } from './native-envelope.js';
-import { HeartbeatVerifyPool, type VerifyOutcome } from './verify-pool.js';
-import { NodeLiveness, type HeartbeatWrite, type LiveNode } from './node-liveness.js';
+import { NodeLiveness, SWEEP_INTERVAL_MS, type HeartbeatWrite, type LiveNode } from './node-liveness.js';
 import { NodesRepository, type NodeIdentityRow } from './nodes.repository.js';
 
 /** Why a node message was refused: the protocol's codes plus the consumer's own. */
@@ -38,15 +50,25 @@ export interface FlushResult {
 /** Heartbeats processed this late (median since the last sweep) mean a backlog: nodes are not aged then. */
 export const BACKLOG_LAG_MS = 2_000;
 const LAG_SAMPLES = 512;
-const VERIFY_BATCH = 256;
+/** Rows per statement when writing heartbeat fields and telemetry: state changes waiting meanwhile go in between. */
+const WRITE_CHUNK = 1_000;
+
+/**
+ * How a node's heartbeats are authenticated: an HMAC with its heartbeat key (issued at
+ * registration, kept sealed in the database, opened once into memory here), or, for a node
+ * registered before heartbeat keys existed, an Ed25519 signature with its nkey. `unavailable`: the
+ * node has a sealed key this process cannot open (its ENCRYPTION_KEYS lack the key that sealed it).
+ */
+type HeartbeatAuth = { alg: typeof HEARTBEAT_MAC_ALG; key: Buffer } | { alg: 'ed25519'; publicKey: string } | { alg: 'unavailable' };
 
 /**
  * Heartbeats: a core NATS subscription to every node's heartbeat subject (each replica sees every
- * heartbeat). Each message is verified against the public key registered for the node named in its
- * subject (the protocol's `openSignedMessage` semantics, natively: native-envelope.ts); refusals are
- * counted by reason. Live state is kept in memory ({@link NodeLiveness}); a
- * 1 s sweep ages nodes into suspect/offline and writes, in batches, state changes (at once), the
- * heartbeat fields (at most once per node per 30 s) and one telemetry sample per node a minute.
+ * heartbeat). Each message is checked against the key held for the node named in its subject (its
+ * MAC, or for older nodes its signature: {@link HeartbeatAuth}), then validated
+ * (`parseHeartbeat`); refusals are counted by reason. Live state is kept in memory
+ * ({@link NodeLiveness}); a sweep every 500 ms ages nodes into suspect/offline and writes, in
+ * batches, state changes (at once), the heartbeat fields (at most once per node per 30 s) and one
+ * telemetry sample per node a minute.
  */
 @Injectable()
 export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -58,11 +80,10 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly unknownUntil = new Map<string, number>();
   private readonly lookups = new Map<string, Promise<LiveNode | null>>();
   private readonly listeners = new Set<(event: ProcessedHeartbeat) => void>();
-  /** Parsed public keys by node id (parsing an nkey is cheap, but not free at 20,000 messages a second). */
-  private readonly verifyKeys = new Map<string, VerifyKey>();
-  private pool: HeartbeatVerifyPool | null = null;
-  private batch: { node: LiveNode; subject: string; data: Uint8Array }[] = [];
-  private dispatchScheduled = false;
+  /** Each known node's heartbeat key (opened once) or public key. Secrets: never logged. */
+  private readonly auth = new Map<string, HeartbeatAuth>();
+  private readonly accepted: { inc(): void };
+  private readonly stale: { inc(): void };
   private readonly deferredSweeps: Counter;
   /** Lags (processed − sentAt) of heartbeats since the last sweep, a bounded sample. */
   private lagSamples: number[] = [];
@@ -79,13 +100,14 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     metrics: HttpMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SECRET_BOX) private readonly secretBox: SecretBox,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.rejectedTotal = getOrCreate(metrics, 'anneal_node_messages_rejected_total', () =>
       new Counter({ name: 'anneal_node_messages_rejected_total', help: 'Node messages refused, by reason', labelNames: ['reason'], registers: [metrics.registry] }),
     );
     this.heartbeatsTotal = getOrCreate(metrics, 'anneal_node_heartbeats_total', () =>
-      new Counter({ name: 'anneal_node_heartbeats_total', help: 'Verified heartbeats by outcome (stale: seq not above the last one)', labelNames: ['outcome'], registers: [metrics.registry] }),
+      new Counter({ name: 'anneal_node_heartbeats_total', help: 'Authenticated heartbeats by outcome (stale: seq not above the last one)', labelNames: ['outcome'], registers: [metrics.registry] }),
     );
     this.lag = getOrCreate(metrics, 'anneal_node_heartbeat_lag_seconds', () =>
       new Histogram({
@@ -98,40 +120,41 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     this.deferredSweeps = getOrCreate(metrics, 'anneal_node_sweeps_deferred_total', () =>
       new Counter({ name: 'anneal_node_sweeps_deferred_total', help: 'Sweeps that did not age nodes because heartbeats were queued (consumer behind)', registers: [metrics.registry] }),
     );
+    this.accepted = this.heartbeatsTotal.labels('accepted');
+    this.stale = this.heartbeatsTotal.labels('stale');
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const nowMs = this.clock.now().getTime();
     for (const row of await this.repository.loadIdentities()) this.seed(row, nowMs);
-    if (this.config.NODE_VERIFY_THREADS > 0) {
-      const providersUrl = (import.meta as { resolve?: (specifier: string) => string }).resolve?.('@anneal/providers') ?? new URL('../../../../../libs/providers/dist/index.js', import.meta.url).href;
-      this.pool = await HeartbeatVerifyPool.start(this.config.NODE_VERIFY_THREADS, providersUrl);
-    }
     this.subscription = this.nats.connection.subscribe(allHeartbeatsSubject(this.nats.prefix), {
       callback: (error, message) => {
         if (!error) this.handle(message);
       },
     });
-    this.logger.info({ nodes: this.liveness.size, verifyThreads: this.pool?.size ?? 0 }, 'node heartbeat consumer started');
+    this.logger.info({ nodes: this.liveness.size }, 'node heartbeat consumer started');
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.subscription?.unsubscribe();
     await this.flushLoop?.catch(() => undefined);
-    await this.pool?.close();
   }
 
-  /** A node just registered here (other replicas learn of it on its first heartbeat). */
-  register(row: Pick<NodeIdentityRow, 'id' | 'org_id' | 'public_key' | 'simulated'>): void {
+  /**
+   * A node just registered here (other replicas learn of it on its first heartbeat), with the
+   * heartbeat key it was given (null: a node that signs its heartbeats with its nkey).
+   */
+  register(row: Pick<NodeIdentityRow, 'id' | 'org_id' | 'public_key' | 'simulated'> & { heartbeatKey?: string | null }): void {
     this.unknownUntil.delete(row.id);
+    this.auth.set(row.id, row.heartbeatKey ? { alg: HEARTBEAT_MAC_ALG, key: heartbeatKeyBytes(row.heartbeatKey) } : { alg: 'ed25519', publicKey: row.public_key });
     this.liveness.upsert({ nodeId: row.id, orgId: row.org_id, publicKey: row.public_key, simulated: row.simulated }, this.clock.now().getTime());
   }
 
   /** A removed node: its credentials are revoked and its messages refused from now on. */
   forget(nodeId: string): void {
     this.liveness.remove(nodeId);
-    this.verifyKeys.delete(nodeId);
+    this.auth.delete(nodeId);
   }
 
   live(nodeId: string): LiveNode | undefined {
@@ -149,11 +172,11 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     const nodeId = nodeIdFromSubject(this.nats.prefix, message.subject, 'heartbeat');
     if (!nodeId) return this.reject(null, 'subject_mismatch');
     const node = this.liveness.get(nodeId);
-    if (node) return this.verifyAndApply(node, message);
+    if (node) return this.open(node, message);
     // A node registered on another replica (or unknown): look it up once, refuse meanwhile-unknown ones.
     const until = this.unknownUntil.get(nodeId);
     if (until !== undefined && until > this.clock.now().getTime()) return this.reject(null, 'unknown_node');
-    void this.lookup(nodeId).then((found) => (found ? this.verifyAndApply(found, message) : this.reject(null, 'unknown_node')));
+    void this.lookup(nodeId).then((found) => (found ? this.open(found, message) : this.reject(null, 'unknown_node')));
   }
 
   private lookup(nodeId: string): Promise<LiveNode | null> {
@@ -179,6 +202,7 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private seed(row: NodeIdentityRow, nowMs: number): LiveNode {
+    this.auth.set(row.id, this.authOf(row));
     const alive = row.state !== 'offline';
     return this.liveness.upsert(
       {
@@ -200,62 +224,50 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
-  private keyOf(node: LiveNode): VerifyKey | null {
-    let key = this.verifyKeys.get(node.nodeId);
-    if (!key || key.publicKey !== node.publicKey) {
-      try {
-        key = verifyKeyOf(node.publicKey);
-      } catch {
-        return null;
-      }
-      this.verifyKeys.set(node.nodeId, key);
-    }
-    return key;
-  }
-
-  private verifyAndApply(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
-    if (this.pool) return this.enqueue(node, message);
-    // The protocol's openSignedMessage, with native Ed25519 (see native-envelope.ts; same outcomes).
-    const key = this.keyOf(node);
-    if (!key) return this.reject(node, 'malformed_envelope');
-    const opened = openSignedNative(heartbeatSchema, message.subject, message.data, key);
-    this.apply(node, opened.ok ? { ok: true, value: opened.value } : { ok: false, code: opened.error.code });
-  }
-
-  /** With NODE_VERIFY_THREADS: messages are verified in batches on worker threads, then applied here. */
-  private enqueue(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
-    this.batch.push({ node, subject: message.subject, data: message.data });
-    if (this.batch.length >= VERIFY_BATCH) this.dispatch();
-    else if (!this.dispatchScheduled) {
-      this.dispatchScheduled = true;
-      setImmediate(() => this.dispatch());
+  /** The node's sealed heartbeat key, opened once (a key that will not open is logged by node id, never by value). */
+  private authOf(row: NodeIdentityRow): HeartbeatAuth {
+    if (row.heartbeat_key_sealed === null) return { alg: 'ed25519', publicKey: row.public_key };
+    try {
+      return { alg: HEARTBEAT_MAC_ALG, key: heartbeatKeyBytes(this.secretBox.open(row.heartbeat_key_sealed)) };
+    } catch (error) {
+      this.logger.error({ nodeId: row.id, code: (error as { code?: string }).code ?? 'invalid_heartbeat_key' }, "node heartbeat key cannot be opened (ENCRYPTION_KEYS lacks the key that sealed it?): the node's heartbeats are refused");
+      return { alg: 'unavailable' };
     }
   }
 
-  private dispatch(): void {
-    this.dispatchScheduled = false;
-    const batch = this.batch;
-    if (batch.length === 0 || !this.pool) return;
-    this.batch = [];
-    const spkiOf = (publicKey: string) => new Uint8Array(verifyKeyOf(publicKey).keyObject.export({ format: 'der', type: 'spki' }));
-    this.pool.verify(batch.map((entry) => ({ subject: entry.subject, data: entry.data, publicKey: entry.node.publicKey })), spkiOf).then(
-      (outcomes) => outcomes.forEach((outcome, i) => this.apply(batch[i]!.node, outcome)),
-      (error: unknown) => {
-        this.logger.error({ err: error }, 'heartbeat verification worker failed');
-        for (const entry of batch) this.reject(entry.node, 'verification_failed');
-      },
-    );
+  /**
+   * Authenticates and validates one heartbeat of a known node, then applies it. The envelope's
+   * `alg` must be the node's: a MAC-keyed node's signed heartbeat is refused (`wrong_alg`), so
+   * nobody can make the API pay for an Ed25519 verification on a MAC-keyed node's subject.
+   */
+  private open(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
+    const json = decodeJson(message.data);
+    if (!json.ok) return this.reject(node, json.error.code);
+    const auth = this.auth.get(node.nodeId);
+    if (auth === undefined || auth.alg === 'unavailable') return this.reject(node, 'heartbeat_key_unavailable');
+    const envelope = json.value;
+    let payload: ParseResult<unknown>;
+    if (auth.alg === HEARTBEAT_MAC_ALG) {
+      if (!isMacEnvelope(envelope) && isSignedEnvelope(envelope)) return this.reject(node, 'wrong_alg');
+      payload = verifyMacEnvelope(envelope, message.subject, auth.key);
+    } else {
+      if (isMacEnvelope(envelope)) return this.reject(node, 'wrong_alg');
+      payload = verifyEnvelope(envelope, message.subject, auth.publicKey);
+    }
+    if (!payload.ok) return this.reject(node, payload.error.code);
+    const heartbeat = parseHeartbeat(payload.value);
+    if (!heartbeat.ok) return this.reject(node, heartbeat.error.code);
+    this.apply(node, heartbeat.value);
   }
 
-  private apply(node: LiveNode, opened: VerifyOutcome): void {
-    if (!opened.ok) return this.reject(node, opened.code);
-    const heartbeat: Heartbeat = opened.value;
+  private apply(node: LiveNode, heartbeat: Heartbeat): void {
     if (heartbeat.nodeId !== node.nodeId) return this.reject(node, 'subject_mismatch');
     const nowMs = this.clock.now().getTime();
     const changesBefore = this.liveness.pendingChanges;
     const outcome = this.liveness.applyHeartbeat(node, heartbeat, nowMs);
-    this.heartbeatsTotal.inc({ outcome });
-    if (outcome === 'accepted') {
+    if (outcome === 'stale') this.stale.inc();
+    else {
+      this.accepted.inc();
       const sentMs = Date.parse(heartbeat.sentAt);
       if (Number.isFinite(sentMs)) {
         const lagMs = Math.max(0, nowMs - sentMs);
@@ -283,7 +295,7 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     return metric.values.find((value) => value.labels.reason === reason)?.value ?? 0;
   }
 
-  @Interval('node-liveness', 1000)
+  @Interval('node-liveness', SWEEP_INTERVAL_MS)
   async tick(): Promise<void> {
     if (!this.config.SCHEDULER_ENABLED || this.stopped) return;
     await this.sweep().catch((error: unknown) => this.logger.warn({ err: error }, 'node sweep failed'));
@@ -341,31 +353,65 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
     const total: FlushResult = { changes: 0, heartbeatWrites: 0, telemetrySamples: 0 };
     while (this.flushRequested) {
       this.flushRequested = false;
-      const changes = this.liveness.takeChanges();
-      const samples = this.liveness.takeSamples();
-      const writes = [...this.pendingWrites.values()];
+      // Heartbeat fields due, by node: a node whose state changes gets its fields written with the change instead.
+      const writes = new Map(this.pendingWrites);
       this.pendingWrites.clear();
-      const nowMs = this.clock.now().getTime();
-      const withChange = new Map<string, HeartbeatWrite>();
-      for (const change of changes) {
-        const write = this.liveness.writeFor(change.nodeId, nowMs);
-        if (write) withChange.set(change.nodeId, write);
-      }
+      const samples = this.liveness.takeSamples();
       try {
-        if (changes.length > 0) total.changes += await this.repository.applyStateChanges(changes, withChange);
-        total.heartbeatWrites += await this.repository.writeHeartbeats(writes.filter((write) => !withChange.has(write.nodeId)));
-        total.telemetrySamples += await this.repository.insertTelemetry(samples);
+        total.changes += await this.writeChanges(writes);
+        // Heartbeat fields and telemetry in chunks; a state change that comes up meanwhile (a node
+        // just went offline) is written before the next chunk, not after the whole batch.
+        const due = [...writes.keys()];
+        for (let i = 0; i < due.length; i += WRITE_CHUNK) {
+          const chunk = due.slice(i, i + WRITE_CHUNK).flatMap((nodeId) => writes.get(nodeId) ?? []);
+          total.heartbeatWrites += await this.repository.writeHeartbeats(chunk);
+          total.changes += await this.writeChanges(writes);
+        }
+        for (let i = 0; i < samples.length; i += WRITE_CHUNK) {
+          total.telemetrySamples += await this.repository.insertTelemetry(samples.slice(i, i + WRITE_CHUNK));
+          total.changes += await this.writeChanges(writes);
+        }
       } catch (error) {
-        this.logger.warn({ err: error, changes: changes.length, writes: writes.length }, 'node state write failed');
+        this.logger.warn({ err: error, writes: writes.size, samples: samples.length }, 'node state write failed');
       }
     }
     return total;
+  }
+
+  /**
+   * State changes so far, each with the node's heartbeat fields of that moment (one statement per
+   * round); those nodes' older field writes (in `due`, or queued for the next round) are dropped.
+   */
+  private async writeChanges(due: Map<string, HeartbeatWrite>): Promise<number> {
+    const changes = this.liveness.takeChanges();
+    if (changes.length === 0) return 0;
+    const nowMs = this.clock.now().getTime();
+    const withChange = new Map<string, HeartbeatWrite>();
+    for (const change of changes) {
+      const write = this.liveness.writeFor(change.nodeId, nowMs);
+      if (write) {
+        withChange.set(change.nodeId, write);
+        due.delete(change.nodeId);
+        this.pendingWrites.delete(change.nodeId);
+      }
+    }
+    try {
+      return await this.repository.applyStateChanges(changes, withChange);
+    } catch (error) {
+      this.logger.warn({ err: error, changes: changes.length }, 'node state change write failed');
+      return 0;
+    }
   }
 
   /** Live status for the console and the offers (a node this replica never heard of is offline). */
   liveState(nodeId: string): NodeLiveState {
     return this.liveness.get(nodeId)?.state ?? 'offline';
   }
+}
+
+/** An Ed25519-signed envelope (envelope.ts), by its shape. */
+function isSignedEnvelope(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { sig?: unknown }).sig === 'string' && typeof (value as { signer?: unknown }).signer === 'string';
 }
 
 function getOrCreate<T>(metrics: HttpMetrics, name: string, create: () => T): T {

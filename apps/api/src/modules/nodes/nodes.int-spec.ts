@@ -1,4 +1,4 @@
-import { controlMessageSchema, controlSubject, createNodeKeys, joinResponseSchema, openSignedMessage } from '@anneal/providers';
+import { controlMessageSchema, controlSubject, createHeartbeatKey, createNodeKeys, joinResponseSchema, openSignedMessage } from '@anneal/providers';
 import { expectEventually } from '@anneal/test/support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsService } from '../../core/nats/nats.service.js';
@@ -37,8 +37,7 @@ describe('community nodes (join, heartbeats, console)', () => {
     const node = new SimulatedNode(nats.prefix);
     const response = await t.http.post('/v1/provider/nodes/join', node.joinRequest(await joinToken(options.token), { simulated: options.simulated ?? false }));
     expect(response.status).toBe(201);
-    node.nodeId = response.body.nodeId;
-    return node;
+    return node.joined(response.body);
   }
 
   function publish(node: SimulatedNode, body: Uint8Array, subject = node.subject): void {
@@ -90,6 +89,20 @@ describe('community nodes (join, heartbeats, console)', () => {
     expect(again.body.code).toBe('join_token_invalid');
     expect(t.logLines.join('\n')).not.toContain(created.body.token);
     expect(t.logLines.join('\n')).not.toContain(response.nodeToken);
+
+    // The heartbeat key: in this response only, stored sealed, never logged nor returned again.
+    expect(response.heartbeatKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const sealed: { heartbeat_key_sealed: string }[] = await t.dataSource.query('SELECT heartbeat_key_sealed FROM nodes WHERE id = $1', [response.nodeId]);
+    expect(sealed[0]?.heartbeat_key_sealed).toMatch(/^v1\./);
+    expect(sealed[0]?.heartbeat_key_sealed).not.toContain(response.heartbeatKey);
+    expect(t.logLines.join('\n')).not.toContain(response.heartbeatKey);
+    const listed = await t.http.get('/v1/provider/nodes', provider.accessToken);
+    const detail = await t.http.get(`/v1/provider/nodes/${response.nodeId}`, provider.accessToken);
+    expect(detail.status).toBe(200);
+    for (const body of [listed.body, detail.body]) {
+      expect(JSON.stringify(body)).not.toContain(response.heartbeatKey);
+      expect(JSON.stringify(body)).not.toContain(sealed[0]!.heartbeat_key_sealed);
+    }
   });
 
   it('refuses an expired join token, a simulated node while simulated nodes are off, and a malformed body', async () => {
@@ -220,27 +233,65 @@ describe('community nodes (join, heartbeats, console)', () => {
     const a = await joinedNode();
     const b = await joinedNode();
     await beat(a, { seq: 10 });
-    const before = await consumer.rejectedCount('wrong_signer');
-    // B signs a heartbeat claiming to be A, for A's subject, with its own key.
-    const forged = b.encode({ ...a.heartbeat({ seq: 1000, state: 'draining' }, clock.now()) }, a.subject);
-    publish(a, forged, a.subject);
-    await expectEventually(async () => (await consumer.rejectedCount('wrong_signer')) === before + 1);
+    const rejected = async (reason: string) => consumer.rejectedCount(reason);
+    // B MACs a heartbeat claiming to be A, for A's subject, with its own key.
+    const before = await rejected('bad_mac');
+    publish(a, b.encode(a.heartbeat({ seq: 1000, state: 'draining' }, clock.now()), a.subject), a.subject);
+    await expectEventually(async () => (await rejected('bad_mac')) === before + 1);
     expect(consumer.live(a.nodeId)?.lastSeq).toBe(10);
     expect(consumer.live(a.nodeId)?.agentState).toBe('active');
+    expect(consumer.live(a.nodeId)?.rejected).toEqual({ bad_mac: 1 });
     const metrics = await t.http.get('/metrics');
-    expect(String(metrics.body)).toMatch(/anneal_node_messages_rejected_total\{reason="wrong_signer"\} [1-9]/);
+    expect(String(metrics.body)).toMatch(/anneal_node_messages_rejected_total\{reason="bad_mac"\} [1-9]/);
 
-    // A's genuine heartbeat replayed on B's subject: refused too (the signature binds the subject).
+    // A's genuine heartbeat replayed on B's subject: refused too (the MAC binds the subject).
     const genuine = a.encode(a.heartbeat({ seq: 11 }, clock.now()));
-    const badBefore = await consumer.rejectedCount('wrong_signer');
     publish(b, genuine, b.subject);
-    await expectEventually(async () => (await consumer.rejectedCount('wrong_signer')) === badBefore + 1);
+    await expectEventually(async () => (await rejected('bad_mac')) === before + 2);
+    expect(consumer.live(b.nodeId)?.rejected).toEqual({ bad_mac: 1 });
+
+    // B's nkey signature on A's subject: A authenticates heartbeats with a MAC, a signature is refused unverified.
+    const wrongAlg = await rejected('wrong_alg');
+    publish(a, b.encodeSigned(a.heartbeat({ seq: 1001 }, clock.now()), a.subject), a.subject);
+    await expectEventually(async () => (await rejected('wrong_alg')) === wrongAlg + 1);
+    expect(consumer.live(a.nodeId)?.lastSeq).toBe(10);
 
     // Out of order: seq 5 after 10 is dropped.
     publish(a, a.encode(a.heartbeat({ seq: 5, state: 'draining' }, clock.now())));
     await beat(a, { seq: 12 });
     expect(consumer.live(a.nodeId)?.lastSeq).toBe(12);
     expect(consumer.live(a.nodeId)?.agentState).toBe('active');
+  });
+
+  it('opens a node\'s sealed heartbeat key when it learns the node from the database (another replica registered it)', async () => {
+    const node = await joinedNode();
+    consumer.forget(node.nodeId);
+    expect(consumer.live(node.nodeId)).toBeUndefined();
+    await beat(node, { seq: 3 });
+    expect(consumer.liveState(node.nodeId)).toBe('online');
+    const before = await consumer.rejectedCount('bad_mac');
+    const stranger = new SimulatedNode(nats.prefix).joined({ nodeId: node.nodeId, heartbeatKey: createHeartbeatKey() });
+    publish(node, stranger.encode(stranger.heartbeat({ seq: 50 }, clock.now())));
+    await expectEventually(async () => (await consumer.rejectedCount('bad_mac')) === before + 1);
+    expect(consumer.live(node.nodeId)?.lastSeq).toBe(3);
+  });
+
+  it('keeps accepting nkey-signed heartbeats from a node registered before heartbeat keys, and only those', async () => {
+    const legacy = await joinedNode();
+    // As the row of a node registered before this change looks: no heartbeat key.
+    await t.dataSource.query('UPDATE nodes SET heartbeat_key_sealed = NULL WHERE id = $1', [legacy.nodeId]);
+    consumer.forget(legacy.nodeId);
+    legacy.joined({ nodeId: legacy.nodeId, heartbeatKey: null });
+    await beat(legacy, { seq: 1 });
+    expect(consumer.liveState(legacy.nodeId)).toBe('online');
+
+    const other = await joinedNode();
+    const before = { wrongSigner: await consumer.rejectedCount('wrong_signer'), wrongAlg: await consumer.rejectedCount('wrong_alg') };
+    // Another node's signature, and a MAC (no key is registered for this node), on its subject.
+    publish(legacy, other.encodeSigned(legacy.heartbeat({ seq: 20 }, clock.now()), legacy.subject), legacy.subject);
+    publish(legacy, other.encode(legacy.heartbeat({ seq: 21 }, clock.now()), legacy.subject), legacy.subject);
+    await expectEventually(async () => (await consumer.rejectedCount('wrong_signer')) === before.wrongSigner + 1 && (await consumer.rejectedCount('wrong_alg')) === before.wrongAlg + 1);
+    expect(consumer.live(legacy.nodeId)?.lastSeq).toBe(1);
   });
 
   it('lets the provider price, unlist, drain and remove a node; offers follow', async () => {
@@ -289,8 +340,11 @@ describe('community nodes (join, heartbeats, console)', () => {
     const unknownBefore = await consumer.rejectedCount('unknown_node');
     publish(node, node.encode(node.heartbeat({}, clock.now())));
     await expectEventually(async () => (await consumer.rejectedCount('unknown_node')) > unknownBefore);
-    const revoked: { node_token_hash: string | null; deleted_at: Date | null }[] = await t.dataSource.query('SELECT node_token_hash, deleted_at FROM nodes WHERE id = $1', [node.nodeId]);
-    expect(revoked[0]).toMatchObject({ node_token_hash: null });
+    const revoked: { node_token_hash: string | null; heartbeat_key_sealed: string | null; deleted_at: Date | null }[] = await t.dataSource.query(
+      'SELECT node_token_hash, heartbeat_key_sealed, deleted_at FROM nodes WHERE id = $1',
+      [node.nodeId],
+    );
+    expect(revoked[0]).toMatchObject({ node_token_hash: null, heartbeat_key_sealed: null });
     expect(revoked[0]?.deleted_at).not.toBeNull();
 
     const audit: { action: string }[] = await t.dataSource.query(`SELECT action FROM audit_log WHERE target_id = $1 ORDER BY occurred_at, id`, [node.nodeId]);

@@ -16,9 +16,11 @@ export interface NodeIdentityRow {
   last_seq: string | null;
   last_written_at: Date | null;
   agent_state: 'active' | 'draining' | 'offline' | null;
+  /** The heartbeat key sealed with the SecretBox; null for a node that signs its heartbeats with its nkey. */
+  heartbeat_key_sealed: string | null;
 }
 
-const IDENTITY_COLUMNS = 'id, org_id, public_key, simulated, state, state_changed_at, last_heartbeat_at, last_seq, last_written_at, agent_state';
+const IDENTITY_COLUMNS = 'id, org_id, public_key, simulated, state, state_changed_at, last_heartbeat_at, last_seq, last_written_at, agent_state, heartbeat_key_sealed';
 
 /**
  * The heartbeat side's SQL: batched, conditional writes, so many replicas that all see every

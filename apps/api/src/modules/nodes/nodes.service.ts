@@ -1,10 +1,11 @@
 import { isGpuId, lookupGpu } from '@anneal/benchmarks';
-import { controlSubject, encodeSignedMessage, joinRequestSchema, type DrainControl, type GpuTelemetry, type JoinRequest, type JoinResponse } from '@anneal/providers';
+import { controlSubject, createHeartbeatKey, encodeSignedMessage, joinRequestSchema, type DrainControl, type GpuTelemetry, type JoinRequest, type JoinResponse, type SecretBox } from '@anneal/providers';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
+import { SECRET_BOX } from '../../core/crypto/secret-box.provider.js';
 import { AppError, badRequest, conflict, forbidden, notFound, unprocessable } from '../../core/errors/app-error.js';
 import { returningRows } from '../../core/database/returning-rows.js';
 import { LOGGER } from '../../core/logging/logger.js';
@@ -67,6 +68,7 @@ export class NodesService {
     private readonly reliability: ReliabilityService,
     private readonly nats: NatsService,
     @Inject(PLATFORM_KEYS) private readonly platformKeys: PlatformKeys,
+    @Inject(SECRET_BOX) private readonly secretBox: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly newId: IdGenerator,
@@ -125,6 +127,8 @@ export class NodesService {
     const now = this.clock.now();
     const nodeId = this.newId();
     const nodeToken = this.tokens.randomToken('nt_', 32);
+    // The node's heartbeat MAC key: in this response once, stored sealed, never returned again.
+    const heartbeatKey = createHeartbeatKey();
     const gpus = summarizeGpus(request.gpus);
     const orgId = await this.dataSource.transaction(async (manager) => {
       const claimed = returningRows<{ org_id: string; created_by: string }>(
@@ -148,6 +152,7 @@ export class NodesService {
         orgId: token.org_id,
         publicKey: request.publicKey,
         nodeTokenHash: this.tokens.hashSecret(nodeToken),
+        heartbeatKeySealed: this.secretBox.seal(heartbeatKey),
         hostname: request.hostname,
         agentVersion: request.agentVersion,
         gpus: gpus.registered,
@@ -187,7 +192,7 @@ export class NodesService {
       );
       return token.org_id;
     });
-    this.consumer.register({ id: nodeId, org_id: orgId, public_key: request.publicKey, simulated: request.simulated });
+    this.consumer.register({ id: nodeId, org_id: orgId, public_key: request.publicKey, simulated: request.simulated, heartbeatKey });
     this.reliability.invalidate();
     this.logger.info({ nodeId, orgId, gpuModelId: gpus.gpuModelId, gpuCount: gpus.gpuCount, simulated: request.simulated }, 'node registered');
     return {
@@ -198,6 +203,7 @@ export class NodesService {
       subjectPrefix: this.nats.prefix,
       nodeToken,
       apiPublicKey: this.platformKeys.publicKey,
+      heartbeatKey,
     };
   }
 
@@ -289,13 +295,13 @@ export class NodesService {
           attemptId: node.reservedForAttemptId ?? running?.attemptId ?? null,
         });
       }
-      await manager.update(Node, { id: nodeId }, { deletedAt: now, nodeTokenHash: null, listed: false, state: 'offline', stateChangedAt: now });
+      await manager.update(Node, { id: nodeId }, { deletedAt: now, nodeTokenHash: null, heartbeatKeySealed: null, listed: false, state: 'offline', stateChangedAt: now });
       if (node.state !== 'offline') {
         await manager.insert(NodeStateEvent, { id: this.newId(), nodeId, fromState: node.state, toState: 'offline', at: now, reason: 'removed' });
       }
       await this.audit.record({ actor: principal, action: 'node.removed', target: { type: 'node', id: nodeId }, meta, details: { hostname: node.hostname } }, manager);
     });
-    // Credentials revoked: its token no longer matches, its messages are refused from now on.
+    // Credentials revoked (node token, heartbeat key): its messages are refused from now on.
     this.consumer.forget(nodeId);
     this.reliability.invalidate();
   }

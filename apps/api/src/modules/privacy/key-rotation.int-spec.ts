@@ -7,6 +7,7 @@ import { createApp } from '../../app.factory.js';
 import { secretBoxFromConfig } from '../../core/crypto/secret-box.provider.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { HttpClient, signUp, startTestApp, testConfig, type TestApp } from '../../testing/test-app.js';
+import { SimulatedNode } from '../nodes/node-sim.js';
 import { rotateSealedSecrets } from './key-rotation.js';
 
 const KEY_A = `k1:${Buffer.alloc(32, 7).toString('base64')}`; // what startTestApp configures
@@ -26,8 +27,12 @@ describe('rotating ENCRYPTION_KEYS (real Postgres)', () => {
     await t?.close();
   });
 
-  it('re-seals TOTP secrets and provider credentials with the new key; with only the new key configured, 2FA still works', async () => {
+  it('re-seals TOTP secrets, provider credentials and node heartbeat keys with the new key; with only the new key configured, 2FA still works', async () => {
     const user = await signUp(t.http);
+    expect((await t.http.post(`/v1/orgs/${user.orgId}/provider`, {}, user.accessToken)).status).toBe(200);
+    const joinToken = (await t.http.post('/v1/provider/nodes/join-tokens', {}, user.accessToken)).body.token as string;
+    const joined = await t.http.post('/v1/provider/nodes/join', new SimulatedNode(t.config.NATS_SUBJECT_PREFIX).joinRequest(joinToken));
+    expect(joined.status).toBe(201);
     const secret = (await t.http.post('/v1/auth/2fa/enroll', {}, user.accessToken)).body.secret as string;
     expect((await t.http.post('/v1/auth/2fa/verify', { code: await totpNow(secret) }, user.accessToken)).status).toBe(200);
     const boxA = secretBoxFromConfig({ ENCRYPTION_KEYS: KEY_A });
@@ -38,9 +43,14 @@ describe('rotating ENCRYPTION_KEYS (real Postgres)', () => {
     // Step 1: the new key first, the old one after it; every replica restarted with this list.
     const boxBA = secretBoxFromConfig({ ENCRYPTION_KEYS: `${KEY_B},${KEY_A}` });
     const report = await rotateSealedSecrets(t.dataSource, boxBA);
-    expect(report).toEqual({ primaryKeyId: 'k2', totpSecrets: { checked: 1, rotated: 1 }, providerCredentials: { checked: 1, rotated: 1 } });
+    expect(report).toEqual({ primaryKeyId: 'k2', totpSecrets: { checked: 1, rotated: 1 }, providerCredentials: { checked: 1, rotated: 1 }, nodeHeartbeatKeys: { checked: 1, rotated: 1 } });
     // Idempotent: a second run finds nothing to do.
-    expect(await rotateSealedSecrets(t.dataSource, boxBA)).toEqual({ primaryKeyId: 'k2', totpSecrets: { checked: 1, rotated: 0 }, providerCredentials: { checked: 1, rotated: 0 } });
+    expect(await rotateSealedSecrets(t.dataSource, boxBA)).toEqual({
+      primaryKeyId: 'k2',
+      totpSecrets: { checked: 1, rotated: 0 },
+      providerCredentials: { checked: 1, rotated: 0 },
+      nodeHeartbeatKeys: { checked: 1, rotated: 0 },
+    });
 
     const [after] = await t.dataSource.query('SELECT totp_secret_sealed FROM users WHERE id = $1', [user.userId]);
     const [credentials] = await t.dataSource.query(`SELECT sealed_credentials FROM provider_credentials WHERE kind = 'runpod'`);
@@ -50,6 +60,8 @@ describe('rotating ENCRYPTION_KEYS (real Postgres)', () => {
     // Step 2: only the new key. The old key can no longer open anything, and nothing needs it.
     const boxB = secretBoxFromConfig({ ENCRYPTION_KEYS: KEY_B });
     expect(boxB.open(credentials.sealed_credentials)).toBe('{"apiKey":"rp-live-secret"}');
+    const [node] = await t.dataSource.query('SELECT heartbeat_key_sealed FROM nodes WHERE id = $1', [joined.body.nodeId]);
+    expect(boxB.open(node.heartbeat_key_sealed)).toBe(joined.body.heartbeatKey);
     expect(() => boxA.open(after.totp_secret_sealed)).toThrow();
     expect(boxB).toBeInstanceOf(SecretBox);
 

@@ -96,6 +96,7 @@ describe('no secret ever reaches the logs (main flows at trace level, every line
     expect(joined.status).toBe(201);
     remember('node token', joined.body.nodeToken);
     remember('node seed', node.keys.seed);
+    remember('node heartbeat key', joined.body.heartbeatKey);
     const reused = await t.http.post('/v1/provider/nodes/join', new SimulatedNode(t.config.NATS_SUBJECT_PREFIX).joinRequest(joinToken.body.token));
     expect(reused.status).toBeGreaterThanOrEqual(400);
 

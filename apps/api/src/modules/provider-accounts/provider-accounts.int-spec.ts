@@ -34,7 +34,7 @@ describe('cloud providers and the unified offers', () => {
     expect((await t.http.post(`/v1/orgs/${user.orgId}/provider`, {}, user.accessToken)).status).toBe(200);
     const token = (await t.http.post('/v1/provider/nodes/join-tokens', {}, user.accessToken)).body.token;
     const node = new SimulatedNode(t.app.get(NatsService).prefix);
-    node.nodeId = (await t.http.post('/v1/provider/nodes/join', node.joinRequest(token, { simulated: true }))).body.nodeId;
+    node.joined((await t.http.post('/v1/provider/nodes/join', node.joinRequest(token, { simulated: true }))).body);
     t.app.get(NatsService).connection.publish(node.subject, node.encode(node.heartbeat({ simulated: true })));
     await expectEventually(() => t.app.get(NodesConsumer).liveState(node.nodeId) === 'online');
   });

@@ -40,6 +40,13 @@ export class Node {
   @Column('text', { name: 'node_token_hash', nullable: true })
   nodeTokenHash!: string | null;
 
+  /**
+   * The node's heartbeat key (HMAC-SHA256, handed to the agent once at registration), sealed with
+   * the SecretBox. Null: registered before heartbeat keys (its heartbeats are nkey-signed), or removed.
+   */
+  @Column('text', { name: 'heartbeat_key_sealed', nullable: true })
+  heartbeatKeySealed!: string | null;
+
   @Column('text')
   hostname!: string;
 
