@@ -1,7 +1,8 @@
 // The local demo node of `npm start`: a community node with a simulated RTX 4090, run by the real
 // anneal-agent under the demo provider (provider@anneal.local). It registers through the same join
 // endpoint a real provider uses (once: the credentials under .anneal/agent are reused while the node
-// still exists and the NATS URL is unchanged), then runs `anneal-agent run` as a child process.
+// still exists, the NATS URL is unchanged and they hold a heartbeat key), then runs `anneal-agent run`
+// as a child process.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -70,8 +71,9 @@ export async function startDemoNode({ root, baseUrl, dataDir, natsUrl, log }) {
   let registered = false;
   if (credentials?.nodeId) {
     const existing = await api(baseUrl, 'GET', `/v1/provider/nodes/${credentials.nodeId}`, { token });
-    registered = existing.status === 200 && credentials.natsUrl === natsUrl;
-    // The local NATS moved (a new port): register afresh and remove the node that cannot connect any more.
+    registered = existing.status === 200 && credentials.natsUrl === natsUrl && typeof credentials.heartbeatKey === 'string';
+    // The local NATS moved (a new port), or the node predates heartbeat keys (it signs its heartbeats
+    // with its nkey): register afresh and remove the old node.
     if (existing.status === 200 && !registered) await api(baseUrl, 'DELETE', `/v1/provider/nodes/${credentials.nodeId}`, { token });
   }
   if (!registered) {

@@ -1,5 +1,5 @@
 /** Keys whose values are secrets (credentials, presigned URLs): never written to a log. */
-const SECRET_KEYS = /^(seed|nkeySeed|token|nodeToken|attemptToken|joinToken|authorization|password|getUrl|putUrl|url)$/i;
+const SECRET_KEYS = /^(seed|nkeySeed|heartbeatKey|token|nodeToken|attemptToken|joinToken|authorization|password|getUrl|putUrl|url)$/i;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

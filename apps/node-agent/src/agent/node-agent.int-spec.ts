@@ -10,14 +10,21 @@ import { WiringCheckRunner } from '../runner/wiring-check.runner.js';
 import { apiKeys, HEARTBEAT_MS, setup } from '../testing/agent-harness.js';
 
 describe('anneal-agent daemon against real NATS', () => {
-  it('publishes signed heartbeats with increasing seq, simulated telemetry and no attempt', async () => {
+  it('publishes heartbeats MACed with its heartbeat key, with increasing seq, simulated telemetry and no attempt', async () => {
     const { observer, nodeId } = await setup(natsTestUrl(), null);
     await expectEventually(() => expect(observer.heartbeats.length).toBeGreaterThanOrEqual(4));
     const seqs = observer.heartbeats.map((heartbeat) => heartbeat.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
-    expect(observer.heartbeats[0]).toMatchObject({ nodeId, simulated: true, state: 'active', runningAttempt: null, agentVersion: '0.1.0-test' });
+    expect(observer.heartbeats[0]).toMatchObject({ nodeId, simulated: true, state: 'active', runningAttempt: null, agentVersion: '0.1.0-test', auth: 'mac' });
     expect(observer.heartbeats[0]!.gpus.map((gpu) => gpu.gpuId)).toEqual(['rtx-4090', 'rtx-4090']);
+    expect(observer.refused).toEqual([]);
+  });
+
+  it('signs heartbeats with its nkey when registered before heartbeat keys (no key in its credentials)', async () => {
+    const { observer } = await setup(natsTestUrl(), null, { withoutHeartbeatKey: true });
+    await expectEventually(() => expect(observer.heartbeats.length).toBeGreaterThanOrEqual(2));
+    expect(observer.heartbeats.every((heartbeat) => heartbeat.auth === 'signature')).toBe(true);
     expect(observer.refused).toEqual([]);
   });
 

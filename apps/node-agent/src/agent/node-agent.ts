@@ -7,7 +7,9 @@ import {
   attemptEventsSubject,
   controlMessageSchema,
   controlSubject,
+  encodeMacMessage,
   encodeSignedMessage,
+  heartbeatKeyBytes,
   heartbeatSubject,
   keyPairFromSeed,
   openSignedMessage,
@@ -37,8 +39,10 @@ import type { GpuSource } from './gpu-source.js';
 
 export interface NodeAgentIdentity {
   nodeId: string;
-  /** The node's nkey seed: signs everything the node publishes. */
+  /** The node's nkey seed: signs what the node publishes (attempt events; heartbeats only without a heartbeat key). */
   nkeySeed: string;
+  /** The heartbeat key from registration: every heartbeat carries an HMAC made with it. Absent: registered before heartbeat keys. */
+  heartbeatKey?: string | null;
   natsUrl: string;
   natsAuth: NatsAuth;
   subjectPrefix: string;
@@ -109,13 +113,14 @@ interface OutboxItem {
 }
 
 /**
- * The anneal-agent daemon: keeps a NATS connection (reconnecting with backoff), publishes signed
- * heartbeats, takes assignments from its JetStream durable consumer, obeys control messages
+ * The anneal-agent daemon: keeps a NATS connection (reconnecting with backoff), publishes MACed
+ * heartbeats (signed, for a node registered before heartbeat keys), takes assignments from its JetStream durable consumer, obeys control messages
  * (cancel, drain) and reports attempt events. One attempt at a time.
  */
 export class NodeAgent {
   private readonly identity: NodeAgentIdentity;
   private readonly keyPair: KeyPair;
+  private readonly heartbeatKey: Buffer | null;
   private readonly logger: Logger;
   private readonly nowMs: () => number;
   private readonly heartbeatIntervalMs: number;
@@ -145,6 +150,7 @@ export class NodeAgent {
   constructor(private readonly options: NodeAgentOptions) {
     this.identity = options.identity;
     this.keyPair = keyPairFromSeed(options.identity.nkeySeed);
+    this.heartbeatKey = options.identity.heartbeatKey ? heartbeatKeyBytes(options.identity.heartbeatKey) : null;
     this.logger = options.logger ?? silentLogger;
     this.nowMs = options.nowMs ?? Date.now;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 2_000;
@@ -382,7 +388,7 @@ export class NodeAgent {
       runningAttempt: this.runningAttempt(),
     };
     const subject = heartbeatSubject(this.identity.subjectPrefix, this.identity.nodeId);
-    nc.publish(subject, encodeSignedMessage(this.keyPair, subject, heartbeat));
+    nc.publish(subject, this.heartbeatKey ? encodeMacMessage(this.heartbeatKey, subject, heartbeat) : encodeSignedMessage(this.keyPair, subject, heartbeat));
     this.lastHeartbeat = heartbeat;
     this.lastHeartbeatPublished = true;
     this.emitStatus();

@@ -2,17 +2,19 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookupGpu } from '@anneal/benchmarks';
-import { allHeartbeatsSubject, createNodeKeys, heartbeatSchema, openSignedMessage, publicKeyFromSeed, type Heartbeat } from '@anneal/providers';
+import { allHeartbeatsSubject, createHeartbeatKey, createNodeKeys, type Heartbeat } from '@anneal/providers';
 import { expectEventually, natsTestUrl, uniquePrefix } from '@anneal/test/support';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FetchFn } from '../join/join.client.js';
+import { openHeartbeatWithMac } from '../testing/agent-harness.js';
 import { runCli, type CliDeps } from './cli.js';
 
 let home: string;
 let nc: NatsConnection;
 let prefix: string;
 let output: string;
+const heartbeatKey = createHeartbeatKey();
 
 function deps(trigger: { stop?: (signal: string) => void } = {}): CliDeps {
   const api: FetchFn = async () => ({
@@ -27,6 +29,7 @@ function deps(trigger: { stop?: (signal: string) => void } = {}): CliDeps {
         subjectPrefix: prefix,
         nodeToken: 'node-token-0123456789abcdef',
         apiPublicKey: createNodeKeys().publicKey,
+        heartbeatKey,
       }),
   });
   return {
@@ -60,12 +63,12 @@ afterEach(async () => {
 describe('anneal-agent run (in process, real NATS)', () => {
   it('heartbeats with the registered key, exits 0 on SIGTERM after an offline heartbeat, and resumes seq on restart', async () => {
     expect(await runCli(['register', '--api', 'http://api.test', '--token', 'join-token-1', '--price', '0.45', '--simulate', '2x RTX 4090'], deps())).toBe(0);
-    const credentials = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8')) as { nkeySeed: string };
-    const nodeKey = publicKeyFromSeed(credentials.nkeySeed);
+    const credentials = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8')) as { nkeySeed: string; heartbeatKey: string };
+    expect(credentials.heartbeatKey).toBe(heartbeatKey);
     const heartbeats: Heartbeat[] = [];
     nc.subscribe(allHeartbeatsSubject(prefix), {
       callback: (_error, msg) => {
-        const opened = openSignedMessage(heartbeatSchema, msg.subject, msg.data, nodeKey);
+        const opened = openHeartbeatWithMac(msg.subject, msg.data, credentials.heartbeatKey);
         if (opened.ok) heartbeats.push(opened.value);
       },
     });
@@ -94,5 +97,6 @@ describe('anneal-agent run (in process, real NATS)', () => {
     expect(await again).toBe(0);
     expect(output).not.toContain('node-token');
     expect(output).not.toContain(credentials.nkeySeed);
+    expect(output).not.toContain(heartbeatKey);
   });
 });

@@ -2,13 +2,14 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookupGpu } from '@anneal/benchmarks';
-import { createNodeKeys, joinRequestSchema, type JoinRequest } from '@anneal/providers';
+import { createHeartbeatKey, createNodeKeys, joinRequestSchema, type JoinRequest } from '@anneal/providers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../gpu/command-runner.js';
 import type { FetchFn } from '../join/join.client.js';
 import { runCli, type CliDeps } from './cli.js';
 
 const API_KEY = createNodeKeys().publicKey;
+const HEARTBEAT_KEY = createHeartbeatKey();
 let home: string;
 let out: string;
 let err: string;
@@ -32,6 +33,7 @@ const joiningApi: FetchFn = async (_url, init) => {
     subjectPrefix: '',
     nodeToken: 'node-token-0123456789abcdef',
     apiPublicKey: API_KEY,
+    heartbeatKey: HEARTBEAT_KEY,
   };
   return { ok: true, status: 201, text: async () => JSON.stringify(body) };
 };
@@ -69,13 +71,14 @@ describe('anneal-agent register', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(home).mode & 0o077).toBe(0);
     const stored = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    expect(stored).toMatchObject({ nodeId: 'node-1', nodeToken: 'node-token-0123456789abcdef', apiUrl: 'https://api.anneal.test', simulate: '2x RTX 4090', apiPublicKey: API_KEY });
+    expect(stored).toMatchObject({ nodeId: 'node-1', nodeToken: 'node-token-0123456789abcdef', apiUrl: 'https://api.anneal.test', simulate: '2x RTX 4090', apiPublicKey: API_KEY, heartbeatKey: HEARTBEAT_KEY });
     expect(stored.nkeySeed).toMatch(/^SU/);
     const [request] = joinRequests;
     expect(request).toMatchObject({ joinToken: 'join-token-abc', priceMicrosPerGpuHour: '450000', region: 'eu-west', simulated: true, hostname: 'gpu-box-1' });
     expect(request!.gpus.map((gpu) => gpu.gpuId)).toEqual(['rtx-4090', 'rtx-4090']);
     expect(out).toMatch(/Registered node node-1: 2× NVIDIA GeForce RTX 4090 \(simulated\), 0.45 USD per GPU-hour, region eu-west/);
     expect(out).not.toContain('node-token');
+    expect(out).not.toContain(HEARTBEAT_KEY);
   });
 
   it('registers the GPUs nvidia-smi reports on a real host', async () => {

@@ -156,6 +156,7 @@ async function register(values: Record<string, string | boolean | undefined>, pa
     version: 1,
     nodeId: joined.nodeId,
     nkeySeed: keys.seed,
+    heartbeatKey: joined.heartbeatKey,
     nodeToken: joined.nodeToken,
     natsUrl: joined.natsUrl,
     natsAuth: joined.natsAuth,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { idSchema, natsAuthSchema, nkeyPublicKeySchema, publicKeyFromSeed } from '@anneal/providers';
+import { idSchema, isHeartbeatKey, natsAuthSchema, nkeyPublicKeySchema, publicKeyFromSeed } from '@anneal/providers';
 import { z } from 'zod';
 import { AgentError } from '../agent.errors.js';
 import { isExposed, writePrivateFile } from './private-file.js';
@@ -7,8 +7,13 @@ import { isExposed, writePrivateFile } from './private-file.js';
 export const credentialsSchema = z.strictObject({
   version: z.literal(1),
   nodeId: idSchema,
-  /** The node's nkey seed (signs every message). Secret. */
+  /** The node's nkey seed (signs attempt events, and heartbeats when there is no heartbeat key). Secret. */
   nkeySeed: z.string().regex(/^SU[A-Z2-7]{56}$/),
+  /**
+   * The node's heartbeat key (HMAC-SHA256 of every heartbeat), from the join response. Secret.
+   * Absent in files written before heartbeat keys existed: such a node signs heartbeats with its nkey.
+   */
+  heartbeatKey: z.string().refine(isHeartbeatKey, 'a heartbeat key (32 bytes, base64url)').optional(),
   /** Bearer token for the node's HTTP calls. Secret. */
   nodeToken: z.string().min(16),
   natsUrl: z.string().min(1),

@@ -1,4 +1,4 @@
-import { createNodeKeys, type JoinRequest } from '@anneal/providers';
+import { createHeartbeatKey, createNodeKeys, type JoinRequest } from '@anneal/providers';
 import { describe, expect, it } from 'vitest';
 import { joinNode, joinUrl, type FetchFn } from './join.client.js';
 
@@ -31,6 +31,7 @@ describe('joinNode', () => {
       subjectPrefix: '',
       nodeToken: 'node-token-0123456789',
       apiPublicKey: createNodeKeys().publicKey,
+      heartbeatKey: createHeartbeatKey(),
     };
     let sent: { url: string; body: string } | null = null;
     const fetchFn: FetchFn = async (url, init) => {

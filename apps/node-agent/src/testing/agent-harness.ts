@@ -7,11 +7,15 @@ import {
   attemptEventSchema,
   attemptEventsStreamSpec,
   controlSubject,
+  createHeartbeatKey,
   createNodeKeys,
   encodeSignedMessage,
+  heartbeatKeyBytes,
   heartbeatSchema,
   nodeIdFromSubject,
+  openMacMessage,
   openSignedMessage,
+  parseHeartbeat,
   type Assignment,
   type AttemptEvent,
   type ControlMessage,
@@ -48,29 +52,36 @@ function streamConfig(spec: ProtocolStreamSpec) {
   };
 }
 
-/** What a stand-in for the API sees: verified heartbeats and attempt events. */
+/** What the API holds for a node: its nkey public key, and its heartbeat key (null: heartbeats are nkey-signed). */
+export interface ObservedNode {
+  publicKey: string;
+  heartbeatKey: string | null;
+}
+
+/** What a stand-in for the API sees: authenticated heartbeats (and how: MAC or signature) and verified attempt events. */
 export class ApiObserver {
-  readonly heartbeats: Array<Heartbeat & { receivedAtMs: number }> = [];
+  readonly heartbeats: Array<Heartbeat & { receivedAtMs: number; auth: 'mac' | 'signature' }> = [];
   readonly events: AttemptEvent[] = [];
   readonly refused: string[] = [];
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly prefix: string,
-    private readonly nodeKeys: Map<string, string>,
+    private readonly nodes: Map<string, ObservedNode>,
   ) {
     nc.subscribe(allHeartbeatsSubject(prefix), {
       callback: (_error, msg) => {
         const nodeId = nodeIdFromSubject(prefix, msg.subject, 'heartbeat');
-        const key = nodeId ? this.nodeKeys.get(nodeId) : undefined;
-        const opened = key ? openSignedMessage(heartbeatSchema, msg.subject, msg.data, key) : null;
-        if (opened?.ok) this.heartbeats.push({ ...opened.value, receivedAtMs: Date.now() });
-        else this.refused.push(opened ? opened.error.code : 'unknown_node');
+        const node = nodeId ? this.nodes.get(nodeId) : undefined;
+        if (!node) return void this.refused.push('unknown_node');
+        const opened = node.heartbeatKey ? openHeartbeatWithMac(msg.subject, msg.data, node.heartbeatKey) : openSignedMessage(heartbeatSchema, msg.subject, msg.data, node.publicKey);
+        if (opened.ok) this.heartbeats.push({ ...opened.value, receivedAtMs: Date.now(), auth: node.heartbeatKey ? 'mac' : 'signature' });
+        else this.refused.push(opened.error.code);
       },
     });
     nc.subscribe(allAttemptEventsSubject(prefix), {
       callback: (_error, msg) => {
-        const opened = openSignedMessage(attemptEventSchema, msg.subject, msg.data, [...this.nodeKeys.values()][0]!);
+        const opened = openSignedMessage(attemptEventSchema, msg.subject, msg.data, [...this.nodes.values()][0]!.publicKey);
         if (opened.ok) this.events.push(opened.value);
         else this.refused.push(opened.error.code);
       },
@@ -97,6 +108,12 @@ export class ApiObserver {
   }
 }
 
+/** A MACed heartbeat, checked as the API does: MAC, then the heartbeat's rules. */
+export function openHeartbeatWithMac(subject: string, data: Uint8Array, heartbeatKey: string) {
+  const payload = openMacMessage(subject, data, heartbeatKeyBytes(heartbeatKey));
+  return payload.ok ? parseHeartbeat(payload.value) : payload;
+}
+
 export interface Harness {
   agent: NodeAgent;
   observer: ApiObserver;
@@ -109,11 +126,12 @@ const cleanups: Array<() => Promise<unknown>> = [];
 export async function setup(
   natsUrl: string,
   runner: Runner | null,
-  options: { drainTimeoutMs?: number; withStreams?: boolean; reconnectInitialMs?: number; simulate?: string; /** The API the agent asks for presigned URLs. */ apiUrl?: string } = {},
+  options: { drainTimeoutMs?: number; withStreams?: boolean; reconnectInitialMs?: number; simulate?: string; /** Registered before heartbeat keys: no key, heartbeats signed. */ withoutHeartbeatKey?: boolean; /** The API the agent asks for presigned URLs. */ apiUrl?: string } = {},
 ): Promise<Harness> {
   const prefix = `${uniquePrefix('agent')}.`;
   const nodeId = `node-${uniquePrefix('n')}`;
   const node = createNodeKeys();
+  const heartbeatKey = options.withoutHeartbeatKey ? null : createHeartbeatKey();
   const api = await connect({ servers: natsUrl, reconnectTimeWait: 20, reconnectJitter: 0, maxReconnectAttempts: -1 });
   const specs = options.withStreams === false ? [] : [assignStreamSpec(prefix), attemptEventsStreamSpec(prefix)];
   const jsm = await jetstreamManager(api);
@@ -122,10 +140,10 @@ export async function setup(
     for (const spec of specs) await jsm.streams.delete(spec.name).catch(() => false);
     await api.close();
   });
-  const observer = new ApiObserver(api, prefix, new Map([[nodeId, node.publicKey]]));
+  const observer = new ApiObserver(api, prefix, new Map([[nodeId, { publicKey: node.publicKey, heartbeatKey }]]));
   await api.flush();
   const agent = new NodeAgent({
-    identity: { nodeId, nkeySeed: node.seed, natsUrl, natsAuth: { kind: 'none' }, subjectPrefix: prefix, apiPublicKey: apiKeys.publicKey, ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}) },
+    identity: { nodeId, nkeySeed: node.seed, heartbeatKey, natsUrl, natsAuth: { kind: 'none' }, subjectPrefix: prefix, apiPublicKey: apiKeys.publicKey, ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}) },
     gpus: simulatedGpuSource(parseSimulateSpec(options.simulate ?? '2x RTX 4090', lookupGpu)),
     sequence: new HeartbeatSequence(memorySeqStore(), Date.now()),
     runnerFor: () => runner,
