@@ -157,8 +157,6 @@ class Stages {
     stages.wrap(scheduler, 'writePlacements', "write a round's attempts and transitions");
     stages.wrap(scheduler, 'provision', 'provision one attempt (assignment built, signed, published; wait for `accepted`)');
     stages.wrap(compute, 'provision', 'provider call: publish the assignment, wait for `accepted`');
-    stages.wrap(get(STORAGE_PORT), 'presignPut', 'presign one upload URL (checkpoint slots, artifact, logs)');
-    stages.wrap(get(DATASET_PORT), 'presignedGetUrl', 'presign the dataset URL (row, S3 HEAD; once per listing)');
     stages.wrap(compute, 'openAttemptEvent', 'verify one attempt event (consumer)');
     const lifecycle = replica.app.get(AttemptLifecycle);
     stages.wrap(lifecycle, 'handle', 'apply one attempt event (consumer)');

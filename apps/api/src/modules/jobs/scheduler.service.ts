@@ -10,17 +10,13 @@ import { LOGGER } from '../../core/logging/logger.js';
 import { Attempt } from './entities/attempt.entity.js';
 import { Job } from './entities/job.entity.js';
 import { isTerminal, retryDelaySeconds, type EndReason } from './job-state.js';
-import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type StoragePort, type TrainableDataset } from './jobs.ports.js';
+import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type TrainableDataset } from './jobs.ports.js';
 import { AttemptLifecycle } from './attempt-lifecycle.service.js';
 import { JobsService } from './jobs.service.js';
 import { describeOffer, describeWait, rankCandidates, type RankedCandidate, type SkipReason } from './offer-ranking.js';
 import { QueueSignal } from './queue-signal.js';
 import { AppError } from '../../core/errors/app-error.js';
 
-/** Checkpoint upload slots per assignment (the agent keeps the last for the final checkpoint). */
-const CHECKPOINT_SLOTS = 8;
-/** The dataset is downloaded when the attempt starts. */
-const DATASET_URL_TTL_SECONDS = 6 * 3600;
 /** Jobs claimed and placed in one transaction. */
 const BATCH = 200;
 /** Rounds in one run of the loop while they come back full (a backlog drains at full speed). */
@@ -86,7 +82,6 @@ export class SchedulerService implements OnApplicationShutdown {
     @Inject(ESTIMATE_PORT) private readonly estimates: EstimatePort,
     @Inject(COMPUTE_PORT) private readonly compute: ComputePort,
     @Inject(DATASET_PORT) private readonly datasets: DatasetPort,
-    @Inject(STORAGE_PORT) private readonly storage: StoragePort,
     @Inject(BILLING_PORT) private readonly billing: BillingPort,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -203,7 +198,7 @@ export class SchedulerService implements OnApplicationShutdown {
     for (const job of outcome.gone) {
       await this.billing.releaseJobHold(job.id, job.holdId).catch((error: unknown) => this.logger.error({ err: error, jobId: job.id }, 'releasing the hold of an unplaceable job failed'));
     }
-    for (const placement of outcome.placed) await this.startProvisioning(placement, round);
+    for (const placement of outcome.placed) await this.startProvisioning(placement);
     return { claimed: outcome.claimed, placed: outcome.placed.length };
   }
 
@@ -237,7 +232,7 @@ export class SchedulerService implements OnApplicationShutdown {
   private async currentRound(): Promise<Round> {
     const at = Date.now();
     if (this.round && at - this.round.listedAt < OFFERS_TTL_MS) return this.round;
-    this.round = { listedAt: at, offers: await this.offers.list({}), taken: new Set(), ranked: new Map(), datasetUrls: new Map() };
+    this.round = { listedAt: at, offers: await this.offers.list({}), taken: new Set(), ranked: new Map() };
     return this.round;
   }
 
@@ -341,15 +336,15 @@ export class SchedulerService implements OnApplicationShutdown {
   }
 
   /** Starts the machine in the background (bounded in flight); a failure requeues the job with the reason. */
-  private async startProvisioning(placement: Placement, round: Round): Promise<void> {
+  private async startProvisioning(placement: Placement): Promise<void> {
     while (this.provisions.size >= MAX_PROVISIONS_IN_FLIGHT) await Promise.race(this.provisions);
-    const running = this.provision(placement, round).finally(() => this.provisions.delete(running));
+    const running = this.provision(placement).finally(() => this.provisions.delete(running));
     this.provisions.add(running);
   }
 
-  private async provision({ job, dataset, offer, attempt, attemptToken }: Placement, round: Round): Promise<void> {
+  private async provision({ job, dataset, offer, attempt, attemptToken }: Placement): Promise<void> {
     try {
-      const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken, round);
+      const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken);
       const instance = await this.compute.provision({ attemptId: attempt.id, offer, assignment });
       await this.dataSource.manager.update(Attempt, { id: attempt.id, instanceId: IsNull() }, { instanceId: instance.instanceId });
     } catch (error) {
@@ -371,22 +366,14 @@ export class SchedulerService implements OnApplicationShutdown {
     this.recentSkips.set(jobId, { skips: [...skips.filter((s) => s.offerId !== skip.offerId), skip], until: now + SKIP_MEMORY_MS });
   }
 
-  private async buildAssignment(job: Job, attempt: Attempt, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, attemptToken: string, round: Round) {
+  /**
+   * The assignment carries no presigned URL: the agent asks the API for each, with the attempt
+   * token, right before the transfer (short-lived, and refused once the attempt has ended). So a
+   * placement presigns nothing, and a node keeps no storage access past its attempt.
+   */
+  private async buildAssignment(job: Job, attempt: Attempt, offer: Offer, dataset: { id: string; sizeBytes: number; sha256: string }, attemptToken: string) {
     const now = this.clock.now();
-    const urlTtl = Math.min(7 * 86_400, job.maxDurationSeconds + 3600);
-    const base = `jobs/${job.orgId}/${job.id}/${attempt.id}`;
-    const checkpoints = await Promise.all(
-      Array.from({ length: CHECKPOINT_SLOTS }, async (_, i) => {
-        const key = `${base}/checkpoints/checkpoint-${String(i + 1).padStart(3, '0')}.bin`;
-        const put = await this.storage.presignPut(key, urlTtl);
-        return { key, putUrl: put.url, headers: put.headers };
-      }),
-    );
-    // The agent uploads its output directory as one tar archive.
-    const artifactKey = `jobs/${job.orgId}/${job.id}/artifacts/output.tar`;
-    const logsKey = `${base}/logs.txt`;
-    const [artifactPut, logsPut] = await Promise.all([this.storage.presignPut(artifactKey, urlTtl), this.storage.presignPut(logsKey, urlTtl)]);
-    const resume = job.lastCheckpointKey ? { getUrl: await this.storage.presignGet(job.lastCheckpointKey, urlTtl), step: await this.lifecycle.lastCheckpointStep(job.id), sizeBytes: null } : null;
+    const resume = job.lastCheckpointKey ? { step: await this.lifecycle.lastCheckpointStep(job.id), sizeBytes: null } : null;
     const spentMicros = await this.lifecycle.spentMicros(job.id);
     const budgetStopAt =
       job.budgetCapMicros !== null
@@ -423,27 +410,11 @@ export class SchedulerService implements OnApplicationShutdown {
         budgetStopAt: budgetStopAt?.toISOString() ?? null,
         gpuIndices: null,
       },
-      dataset: { getUrl: await this.datasetUrl(round, dataset.id), sizeBytes: dataset.sizeBytes, sha256: dataset.sha256 },
+      dataset: { sizeBytes: dataset.sizeBytes, sha256: dataset.sha256 },
       resumeCheckpoint: resume,
-      uploads: {
-        artifact: { key: artifactKey, putUrl: artifactPut.url, headers: artifactPut.headers },
-        checkpoints,
-        logs: { key: logsKey, putUrl: logsPut.url, headers: logsPut.headers },
-        expiresAt: new Date(now.getTime() + urlTtl * 1000).toISOString(),
-      },
       attemptToken,
       issuedAt: now.toISOString(),
     };
-  }
-
-  /** One presigned dataset URL per dataset per round (valid for the longest job's duration). */
-  private datasetUrl(round: Round, datasetId: string): Promise<string> {
-    let url = round.datasetUrls.get(datasetId);
-    if (!url) {
-      url = this.datasets.presignedGetUrl(datasetId, DATASET_URL_TTL_SECONDS);
-      round.datasetUrls.set(datasetId, url);
-    }
-    return url;
   }
 
   /**
@@ -515,5 +486,4 @@ interface Round {
   taken: Set<string>;
   /** Ranked candidates per recipe and filters. */
   ranked: Map<string, Promise<RankedCandidate[]>>;
-  datasetUrls: Map<string, Promise<string>>;
 }
