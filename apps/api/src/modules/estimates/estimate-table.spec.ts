@@ -63,6 +63,21 @@ describe('estimate table', () => {
     expect(usdToMicros('0.000001')).toBe(1n);
     expect(usdToMicros('123456789.123456')).toBe(123_456_789_123_456n);
     expect(offersFingerprint(offers)).toBe(offersFingerprint(offers.map((o) => ({ ...o }))));
-    expect(offersFingerprint(offers)).not.toBe(offersFingerprint([{ ...offers[0]!, priceMicrosPerGpuHour: 500_001n }, ...offers.slice(1)]));
+    const changed = (change: Partial<Offer>) => offersFingerprint([{ ...offers[0]!, ...change }, ...offers.slice(1)]);
+    const changes: Partial<Offer>[] = [
+      { priceMicrosPerGpuHour: offers[0]!.priceMicrosPerGpuHour + 1n },
+      { reliability: offers[0]!.reliability - 0.001 },
+      { gpuCount: offers[0]!.gpuCount + 1 },
+      { vramGb: offers[0]!.vramGb + 1 },
+      { availability: offers[0]!.availability === 'available' ? 'likely' : 'available' },
+      { region: `${offers[0]!.region}-2` },
+      { spot: !offers[0]!.spot },
+      { simulated: !offers[0]!.simulated },
+      { offerId: `${offers[0]!.offerId}x` },
+    ];
+    const prints = changes.map(changed);
+    expect(new Set([offersFingerprint(offers), ...prints]).size).toBe(changes.length + 1);
+    // Order counts too: the table's rows follow it.
+    expect(offersFingerprint([...offers].reverse())).not.toBe(offersFingerprint(offers));
   });
 });
