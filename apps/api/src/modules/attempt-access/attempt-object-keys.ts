@@ -1,4 +1,4 @@
-import { uploadSlotName, type UploadSlot } from '@anneal/providers';
+import { parseUploadSlot, uploadSlotName, type UploadSlot } from '@anneal/providers';
 
 /** The ids an attempt's object keys are made of. */
 export interface AttemptKeyParts {
@@ -32,4 +32,17 @@ export function attemptObjectKey(attempt: AttemptKeyParts, slot: UploadSlot): st
     case 'logs':
       return `${job}${attempt.id}/logs.txt`;
   }
+}
+
+/** A key a node reports lies in the job's storage and names no parent or empty segment. */
+export function isJobObjectKey(orgId: string, jobId: string, key: string): boolean {
+  const prefix = jobObjectPrefix(orgId, jobId);
+  return key.startsWith(prefix) && key.length > prefix.length && !key.split('/').some((part) => part === '..' || part === '.' || part === '');
+}
+
+/** A key a node reports is exactly one of this attempt's checkpoint slots. */
+export function isAttemptCheckpointKey(attempt: AttemptKeyParts, key: string): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1).replace(/\.bin$/, '');
+  const slot = parseUploadSlot(name);
+  return slot?.kind === 'checkpoint' && attemptObjectKey(attempt, slot) === key;
 }

@@ -17,6 +17,7 @@ import { isTerminal, outcomeOfAttempt, type EndReason, type JobStatus } from './
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, type BillingPort, type ComputePort, type DatasetPort } from './jobs.ports.js';
 import { JobsService, jobEventsSubject } from './jobs.service.js';
 import { QueueSignal } from './queue-signal.js';
+import { isAttemptCheckpointKey, isJobObjectKey } from '../attempt-access/attempt-object-keys.js';
 
 /** A stable row id for the n-th item of an attempt's event, so a redelivered event inserts nothing twice. */
 function eventRowId(attemptId: string, eventSeq: number, index = 0): string {
@@ -119,11 +120,22 @@ export class AttemptLifecycle {
           timePerPromptMs: event.timePerPromptMs,
         });
       case 'checkpoint':
+        // Keys come from the node: only one of this attempt's own checkpoint slots is recorded, or a
+        // node could point the job's resume (and its download links) at another customer's object.
+        if (!isAttemptCheckpointKey({ orgId: attempt.orgId, jobId: attempt.jobId, id: attempt.id }, event.key)) {
+          this.logger.warn({ attemptId: attempt.id, nodeId: event.nodeId }, "checkpoint event names a key outside the attempt's checkpoint slots; ignored");
+          return;
+        }
         await this.dataSource.manager.update(Job, { id: attempt.jobId }, { lastCheckpointKey: event.key });
         return this.note(attempt, event.eventSeq, 'checkpoint', `Checkpoint saved at step ${event.step}${event.reason && event.reason !== 'interval' ? ` (${event.reason.replace(/_/g, ' ')})` : ''}.`, { step: event.step, key: event.key, sizeBytes: event.sizeBytes });
-      case 'finished':
-        await this.endAttempt(attempt.id, endReasonOf(event), event.message ?? undefined, event.exitReason === 'completed' ? event.artifactKeys : undefined);
+      case 'finished': {
+        const artifactKeys = event.exitReason === 'completed' ? event.artifactKeys.filter((key) => isJobObjectKey(attempt.orgId, attempt.jobId, key)) : undefined;
+        if (artifactKeys && artifactKeys.length !== event.artifactKeys.length) {
+          this.logger.warn({ attemptId: attempt.id, nodeId: event.nodeId }, "finished event names artifact keys outside the job's storage; those are ignored");
+        }
+        await this.endAttempt(attempt.id, endReasonOf(event), event.message ?? undefined, artifactKeys);
         return;
+      }
       case 'benchmark_sample':
         // Forwarded without any id: the sample carries none, and the subject names no attempt.
         await this.dataSource.transaction((manager) => this.outbox.enqueue(manager, benchmarkSamplesSubject(this.nats.prefix), { ...event.sample }, { jetstream: true }));
