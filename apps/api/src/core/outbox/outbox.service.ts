@@ -19,6 +19,7 @@ const encoder = new TextEncoder();
 @Injectable()
 export class OutboxService implements OnApplicationShutdown {
   private stopped = false;
+  private sweeping = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -47,8 +48,20 @@ export class OutboxService implements OnApplicationShutdown {
 
   @Interval('outbox', 500)
   async sweep(): Promise<number> {
-    if (!this.config.SCHEDULER_ENABLED || this.stopped) return 0;
-    return this.publishPending();
+    if (!this.config.SCHEDULER_ENABLED || this.stopped || this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      // Keep going while batches come back full: a busy scheduler writes hundreds of events a second.
+      let published = 0;
+      for (let batch = 0; batch < 20 && !this.stopped; batch += 1) {
+        const sent = await this.publishPending(500);
+        published += sent;
+        if (sent < 500) break;
+      }
+      return published;
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** Publishes up to `limit` pending messages in order; returns how many went out. */

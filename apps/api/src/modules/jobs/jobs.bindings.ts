@@ -195,8 +195,10 @@ export class ComputeBinding implements ComputePort {
     return node?.lastHeartbeatAt ?? null;
   }
 
-  async offlineNodes(nodeIds: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM nodes WHERE id = ANY($1) AND (state = 'offline' OR deleted_at IS NOT NULL)`, [nodeIds]);
+  async attemptsOnLostNodes(): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT a.id FROM attempts a JOIN nodes n ON n.id = a.node_id WHERE a.status <> 'ended' AND (n.state = 'offline' OR n.deleted_at IS NOT NULL)`,
+    );
     return rows.map((row) => row.id);
   }
 

@@ -83,8 +83,8 @@ export interface ComputePort {
   terminate(offer: { providerKind: ProviderKind; offerId: string }, instanceId: string, reason: 'user_canceled' | 'budget_exhausted' | 'max_duration' | 'node_lost' | 'error'): Promise<void>;
   /** Last heartbeat of a community node (billing never passes it for a lost node). */
   lastHeartbeatAt(nodeId: string): Promise<Date | null>;
-  /** Nodes now offline among these ids. */
-  offlineNodes(nodeIds: string[]): Promise<string[]>;
+  /** Live attempts whose community node is now offline or removed. */
+  attemptsOnLostNodes(): Promise<string[]>;
   /** Verifies a node-signed attempt event and returns its payload, or null when forged. */
   openAttemptEvent(subject: string, data: Uint8Array): Promise<unknown | null>;
   /**

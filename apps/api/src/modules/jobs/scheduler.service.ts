@@ -424,18 +424,11 @@ export class SchedulerService implements OnApplicationShutdown {
    */
   async sweep(): Promise<void> {
     const now = this.clock.now();
-    const live: { id: string; node_id: string | null; status: string; created_at: Date }[] = await this.dataSource.query(
-      "SELECT id, node_id, status, created_at FROM attempts WHERE status <> 'ended'",
-    );
-    const nodeIds = live.map((a) => a.node_id).filter((id): id is string => id !== null);
-    const offline = new Set(nodeIds.length > 0 ? await this.compute.offlineNodes(nodeIds) : []);
-    for (const attempt of live) {
-      if (attempt.node_id && offline.has(attempt.node_id)) {
-        await this.lifecycle.endAttempt(attempt.id, 'node_lost', 'The machine stopped sending heartbeats.');
-      } else if (attempt.status === 'provisioning' && now.getTime() - new Date(attempt.created_at).getTime() > PROVISIONING_TIMEOUT_MS) {
-        await this.lifecycle.endAttempt(attempt.id, 'error', 'The machine did not start training within 10 minutes.');
-      }
+    for (const attemptId of await this.compute.attemptsOnLostNodes()) {
+      await this.lifecycle.endAttempt(attemptId, 'node_lost', 'The machine stopped sending heartbeats.');
     }
+    const stuck: { id: string }[] = await this.dataSource.query("SELECT id FROM attempts WHERE status = 'provisioning' AND created_at < $1", [new Date(now.getTime() - PROVISIONING_TIMEOUT_MS)]);
+    for (const { id } of stuck) await this.lifecycle.endAttempt(id, 'error', 'The machine did not start training within 10 minutes.');
     await this.enforceLimits(now);
     const unsettled = await this.dataSource.manager.find(Attempt, { where: { status: 'ended', billableSeconds: IsNull() }, take: 50 });
     for (const attempt of unsettled) await this.lifecycle.settle(attempt.id);

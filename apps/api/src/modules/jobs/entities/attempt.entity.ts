@@ -7,6 +7,9 @@ import { Job } from './job.entity.js';
 @Entity('attempts')
 @Index('attempts_live_node_key', ['nodeId'], { unique: true, where: "status <> 'ended' AND node_id IS NOT NULL" })
 @Index('attempts_live_job_key', ['jobId'], { unique: true, where: "status <> 'ended'" })
+@Index('attempts_active_job_idx', ['jobId'], { where: "status IN ('provisioning', 'running')" })
+@Index('attempts_provisioning_created_idx', ['createdAt'], { where: "status = 'provisioning'" })
+@Index('attempts_unsettled_idx', ['endedAt'], { where: "status = 'ended' AND billable_seconds IS NULL" })
 export class Attempt {
   @PrimaryColumn('uuid') id!: string;
   @Index('attempts_job_id_idx')
