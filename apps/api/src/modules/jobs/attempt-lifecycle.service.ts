@@ -245,10 +245,9 @@ export class AttemptLifecycle {
         .terminate({ providerKind: ended.attempt.providerKind as 'gcp' | 'runpod', offerId: ended.attempt.offerId }, ended.attempt.instanceId, reason === 'user_canceled' ? 'user_canceled' : 'error')
         .catch((error: unknown) => this.logger.warn({ err: error }, 'terminating the machine failed; the sweep retries'));
     }
+    // The owner's "delete after training" flag is the dataset's own: the port checks it.
     if (ended.terminal && reason === 'completed') {
-      const job = await this.dataSource.manager.findOneBy(Job, { id: ended.job.id });
-      const dataset = job ? await this.datasets.requireTrainable(job.orgId, job.datasetId).catch(() => null) : null;
-      if (dataset?.deleteAfterTraining) await this.datasets.deleteAfterTraining(dataset.id);
+      await this.datasets.deleteAfterTraining(ended.job.datasetId).catch((error: unknown) => this.logger.warn({ err: error, jobId: ended.job.id }, 'deleting the dataset after training failed; the retention sweep removes it'));
     }
   }
 
