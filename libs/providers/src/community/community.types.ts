@@ -33,6 +33,7 @@ export interface CommunityNode {
 }
 
 export interface CommunityNodeSource {
+  /** The registered nodes; a source may leave out those that can never be rented now (unlisted, reserved, quarantined). */
   listNodes(): Promise<CommunityNode[]>;
   getNode(nodeId: string): Promise<CommunityNode | null>;
 }

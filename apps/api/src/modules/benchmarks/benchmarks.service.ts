@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { addValue, emptyMoments, ingestSample, type BenchmarkSample } from '@anneal/benchmarks';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { addValue, emptyMoments, ingestSample, mergeMoments, type BenchmarkSample, type Moments } from '@anneal/benchmarks';
 import { benchmarkSamplesSubject, type BenchmarkSample as ProtocolSample } from '@anneal/providers';
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
@@ -14,15 +14,19 @@ import { BenchmarksRepository } from './benchmarks.repository.js';
 export type SampleOutcome = 'merged' | 'duplicate' | 'simulated' | `rejected_${string}`;
 
 const encoder = new TextEncoder();
+/** Provisioning overheads are written at most this often. */
+const PROVISIONING_FLUSH_MS = 1_000;
 
 /**
  * Benchmark ingestion: each sample is merged into Postgres once (receipt + aggregate in one
  * transaction), then the change is broadcast so every replica's snapshot takes it.
  */
 @Injectable()
-export class BenchmarksService {
+export class BenchmarksService implements OnApplicationShutdown {
   private readonly outcomes: Counter<'outcome'>;
   private readonly counts = new Map<string, number>();
+  private readonly pendingProvisioning = new Map<string, Moments>();
+  private provisioningTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly repository: BenchmarksRepository,
@@ -71,12 +75,39 @@ export class BenchmarksService {
     return this.count('merged');
   }
 
-  /** Records one measured provisioning overhead (attempt created → first step), in seconds. */
-  async recordProvisioning(providerKind: string, seconds: number): Promise<void> {
+  /**
+   * Records one measured provisioning overhead (attempt created → first step), in seconds. Values
+   * are merged in memory and written once a second per provider kind (one row update and one
+   * broadcast, instead of one per started attempt on a single hot row); at most that second of
+   * statistics is lost if the process dies.
+   */
+  recordProvisioning(providerKind: string, seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0) return;
-    const delta = addValue(emptyMoments(), seconds);
-    await this.repository.mergeProvisioning(providerKind.trim().toLowerCase(), delta, this.clock.now());
-    this.broadcast({ schemaVersion: 1, type: 'provisioning', providerKind, delta });
+    const kind = providerKind.trim().toLowerCase();
+    this.pendingProvisioning.set(kind, addValue(this.pendingProvisioning.get(kind) ?? emptyMoments(), seconds));
+    this.provisioningTimer ??= setTimeout(() => void this.flushProvisioning().catch((error: unknown) => this.logger.warn({ err: error }, 'writing provisioning overheads failed')), PROVISIONING_FLUSH_MS);
+  }
+
+  /** Writes the provisioning overheads recorded so far (the timer's job; shutdown and tests call it too). */
+  async flushProvisioning(): Promise<void> {
+    clearTimeout(this.provisioningTimer);
+    this.provisioningTimer = undefined;
+    const pending = [...this.pendingProvisioning];
+    this.pendingProvisioning.clear();
+    for (const [providerKind, delta] of pending) {
+      try {
+        await this.repository.mergeProvisioning(providerKind, delta, this.clock.now());
+      } catch (error) {
+        // Kept for the next flush rather than lost.
+        this.pendingProvisioning.set(providerKind, mergeMoments(this.pendingProvisioning.get(providerKind) ?? emptyMoments(), delta));
+        throw error;
+      }
+      this.broadcast({ schemaVersion: 1, type: 'provisioning', providerKind, delta });
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.flushProvisioning().catch((error: unknown) => this.logger.warn({ err: error }, 'writing provisioning overheads at shutdown failed'));
   }
 
   /**

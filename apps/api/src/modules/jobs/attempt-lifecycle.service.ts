@@ -79,8 +79,9 @@ export class AttemptLifecycle {
     switch (event.type) {
       case 'accepted':
         // The scheduler records the instance when its provision call returns; this covers a
-        // replica that stopped before it could (the id of a community instance is node/attempt).
-        if (attempt.instanceId === null && attempt.nodeId !== null) {
+        // replica that stopped before it could (the id of a community instance is node/attempt; a
+        // cloud machine's id comes only from its provider).
+        if (attempt.instanceId === null && attempt.nodeId !== null && attempt.providerKind === 'community') {
           await this.dataSource.manager.update(Attempt, { id: attempt.id, instanceId: IsNull() }, { instanceId: communityInstanceId(attempt.nodeId, attempt.id) });
         }
         return this.note(attempt, event.eventSeq, 'accepted', 'The machine accepted the attempt and is preparing it.');
@@ -172,11 +173,7 @@ export class AttemptLifecycle {
       return true;
     });
     // The provisioning overhead of this provider kind feeds the estimates (no ids: kind and seconds only).
-    if (started) {
-      await this.benchmarks
-        .recordProvisioning(attempt.providerKind, (now.getTime() - attempt.createdAt.getTime()) / 1000)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'recording the provisioning time failed'));
-    }
+    if (started) this.benchmarks.recordProvisioning(attempt.providerKind, (now.getTime() - attempt.createdAt.getTime()) / 1000);
   }
 
   /**
@@ -240,7 +237,8 @@ export class AttemptLifecycle {
     // The machine is freed first; a settlement that fails here is retried by the scheduler's sweep.
     if (ended.attempt.nodeId) await this.compute.releaseNode(ended.attempt.nodeId, attemptId).catch((error: unknown) => this.logger.warn({ err: error }, 'releasing the node failed'));
     await this.settle(attemptId).catch((error: unknown) => this.logger.error({ err: error, attemptId }, 'settling the attempt failed; the sweep retries'));
-    if (!ended.attempt.nodeId && ended.attempt.instanceId) {
+    // A cloud machine (its agent may have joined as the attempt's node) is stopped through its adapter.
+    if (ended.attempt.providerKind !== 'community' && ended.attempt.instanceId) {
       await this.compute
         .terminate({ providerKind: ended.attempt.providerKind as 'gcp' | 'runpod', offerId: ended.attempt.offerId }, ended.attempt.instanceId, reason === 'user_canceled' ? 'user_canceled' : 'error')
         .catch((error: unknown) => this.logger.warn({ err: error }, 'terminating the machine failed; the sweep retries'));

@@ -47,9 +47,10 @@ export class DbCommunityNodeSource implements CommunityNodeSource {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Nodes that may be offered: listed, unreserved, not quarantined (the rest could never be rented). */
   async listNodes(): Promise<CommunityNode[]> {
     const rows: NodeRow[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM nodes WHERE deleted_at IS NULL ${this.config.ALLOW_SIMULATED_NODES ? '' : 'AND NOT simulated'}`,
+      `SELECT ${COLUMNS} FROM nodes WHERE deleted_at IS NULL AND listed AND reserved_for_attempt_id IS NULL AND quarantined_at IS NULL ${this.config.ALLOW_SIMULATED_NODES ? '' : 'AND NOT simulated'}`,
     );
     const reliability = await this.reliability.forNodes();
     return rows.map((row) => this.toNode(row, reliability.get(row.id)?.reliability ?? 0));
