@@ -1,12 +1,16 @@
 // Heartbeat ingestion benchmark (`npm run bench -- heartbeats`): 10,000 registered nodes publish
 // MACed heartbeats (each node's HMAC-SHA256 heartbeat key) through the real NATS into the real
-// consumer of an API booted in-process against a fresh database. A worker thread pre-encodes and
+// consumer of an API booted in-process against a fresh database. A worker thread builds, MACs and
 // publishes at a paced rate; the main thread is the API (consumer, sweep with its database writes).
-// Phase 1: throughput and lag (publish → processed) at 20,000 heartbeats/s. Phase 2: nodes at their
-// normal 2 s cadence, some stop: time from their last heartbeat to suspect and to offline. Phase 3:
-// CPU per heartbeat, and forged heartbeats refused. Writes its BENCHMARKS.md section.
+// Warm-up: every node beats once and comes online. Phase 1: sustained throughput and lag (publish →
+// processed) at 20,000 heartbeats/s. Phase 2: nodes at their normal 2 s cadence, some stop: time
+// from their last heartbeat to suspect and to offline. Phase 3: CPU per heartbeat, and forged
+// heartbeats refused. Writes its BENCHMARKS.md section.
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createHeartbeatKey, encodeMacMessage, heartbeatKeyBytes, heartbeatSubject, type Heartbeat, type SecretBox } from '@anneal/providers';
 import { connect } from '@nats-io/transport-node';
@@ -19,7 +23,7 @@ import { machineLine, percentile, writeBenchmarkSection } from './bench-doc.js';
 
 const NODES = Number(process.env.BENCH_HEARTBEAT_NODES ?? 10_000);
 const RATE_PER_S = Number(process.env.BENCH_HEARTBEAT_RATE ?? 20_000);
-const THROUGHPUT_S = Number(process.env.BENCH_HEARTBEAT_SECONDS ?? 5);
+const THROUGHPUT_S = Number(process.env.BENCH_HEARTBEAT_SECONDS ?? 10);
 const CADENCE_MS = 2_000;
 const LOSS_ROUNDS = 8; // 16 s at the normal cadence
 const STOP_AFTER_ROUND = 2;
@@ -66,7 +70,8 @@ async function publisher(input: WorkerInput): Promise<void> {
   const subjects = input.nodes.map((node) => heartbeatSubject(input.prefix, node.nodeId));
   const n = input.nodes.length;
   const total = RATE_PER_S * THROUGHPUT_S;
-  const seqBase = Math.floor((total - 1) / n) + 1;
+  // seq 1: the warm-up; phase 1 from 2; phase 2 after it.
+  const seqBase = Math.floor((total - 1) / n) + 2;
   const nc = await connect({ servers: input.natsUrl, name: 'bench-heartbeat-publisher' });
   const send = (i: number, seq: number) => nc.publish(subjects[i]!, encodeMacMessage(keys[i]!, subjects[i]!, heartbeat(input.nodes[i]!.nodeId, seq)));
   const publishTimes = new Float64Array(input.publishTimes);
@@ -87,10 +92,17 @@ async function publisher(input: WorkerInput): Promise<void> {
     return performance.eventLoopUtilization(busyBefore).utilization;
   };
   port.on('message', async (message: { type: string }) => {
+    if (message.type === 'warmup') {
+      await paced(n, (n * 1000) / CADENCE_MS, (i) => {
+        lastBeatTimes[i] = now();
+        send(i, 1);
+      });
+      port.postMessage({ type: 'warmup-published' });
+    }
     if (message.type === 'phase1') {
       const busy = await paced(total, RATE_PER_S, (k) => {
-        send(k % n, Math.floor(k / n) + 1);
         publishTimes[k] = now();
+        send(k % n, Math.floor(k / n) + 2);
       });
       port.postMessage({ type: 'phase1-published', busy });
     }
@@ -100,8 +112,8 @@ async function publisher(input: WorkerInput): Promise<void> {
         const round = Math.floor(k / perRound);
         const i = k % perRound;
         if (i < STOPPED_NODES && round > STOP_AFTER_ROUND) return; // these nodes died
-        send(i, seqBase + round + 1);
         lastBeatTimes[i] = now();
+        send(i, seqBase + round + 1);
       });
       port.postMessage({ type: 'phase2-published' });
     }
@@ -178,7 +190,24 @@ async function main(): Promise<void> {
       } satisfies WorkerInput,
     });
     await waitFor(worker, 'ready');
-    progress('publisher connected; phase 1');
+    progress('publisher connected; warm-up');
+
+    // Warm-up: every node beats once at the 2 s cadence and comes online: 10,000 state changes and
+    // telemetry samples, written at once. Phase 1 then measures sustained ingestion of nodes that are online.
+    const warmupLags: number[] = [];
+    const stopWarmup = consumer.onProcessed((event) => {
+      if (event.seq === 1) warmupLags.push(event.processedAtMs - lastBeatTimes[index.get(event.nodeId) ?? 0]!);
+    });
+    const warmupStart = now();
+    worker.postMessage({ type: 'warmup' });
+    await waitFor(worker, 'warmup-published');
+    while (nodes.some((node) => consumer.liveState(node.nodeId) !== 'online') && now() - warmupStart < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    const onlineAfterS = (now() - warmupStart) / 1000;
+    await consumer.sweep(); // resolves once every state change so far is written
+    const warmup = { onlineAfterS, writtenAfterS: (now() - warmupStart) / 1000, lagP99: percentile(warmupLags, 99), processed: warmupLags.length };
+    stopWarmup();
+    sweepMs.length = 0;
+    progress(`warm-up: ${JSON.stringify(warmup)}`);
 
     // Phase 1: throughput and lag.
     const lags = new Float64Array(total);
@@ -187,11 +216,11 @@ async function main(): Promise<void> {
     let stale = 0;
     let firstPublish = Number.POSITIVE_INFINITY;
     let lastProcessed = 0;
-    const seqRounds = Math.floor((total - 1) / NODES) + 1;
+    const lastSeq = Math.floor((total - 1) / NODES) + 2;
     const stop = consumer.onProcessed((event: ProcessedHeartbeat) => {
       if (event.outcome === 'stale') stale += 1;
-      if (event.seq > seqRounds) return;
-      const k = (event.seq - 1) * NODES + (index.get(event.nodeId) ?? 0);
+      if (event.seq < 2 || event.seq > lastSeq) return;
+      const k = (event.seq - 2) * NODES + (index.get(event.nodeId) ?? 0);
       const published = publishTimes[k]!;
       if (published === 0) return;
       lags[processed] = event.processedAtMs - published;
@@ -200,6 +229,16 @@ async function main(): Promise<void> {
       firstPublish = Math.min(firstPublish, published);
       lastProcessed = Math.max(lastProcessed, event.processedAtMs);
     });
+    // For a closer look at the main thread in phase 1 (speedscope, chrome://inspect): HEARTBEATS_BENCH_CPU_PROFILE=/tmp/heartbeats.cpuprofile
+    const profilePath = process.env.HEARTBEATS_BENCH_CPU_PROFILE;
+    const inspector = profilePath ? new Session() : null;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    }
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const phase1Start = now();
     worker.postMessage({ type: 'phase1' });
     const { busy: publisherBusy } = await waitFor<{ type: string; busy: number }>(worker, 'phase1-published');
@@ -216,6 +255,12 @@ async function main(): Promise<void> {
     }
     const drainedAt = now();
     stop();
+    loopDelay.disable();
+    if (inspector && profilePath) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(profilePath, JSON.stringify(profile));
+      inspector.disconnect();
+    }
     const lagSample = Array.from(lags.subarray(0, processed));
     const phase1 = {
       published: total,
@@ -229,9 +274,11 @@ async function main(): Promise<void> {
       sweepP99: percentile(sweepMs, 99),
       sweepMax: percentile(sweepMs, 100),
       backlogS: (drainedAt - phase1Start) / 1000 - publishSeconds,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
     };
     progress(`phase 1: ${JSON.stringify(phase1)}`);
-    // Lag by second of the phase (diagnostics on stderr): a spike at the start is the 10,000 nodes coming online at once.
+    // Lag by second of the phase: steady, or a queue building up.
     const bySecond = Array.from({ length: THROUGHPUT_S }, (_, second) =>
       percentile(
         Array.from({ length: RATE_PER_S }, (_, j) => second * RATE_PER_S + j).flatMap((k) => (lagOf[k]! > 0 ? [lagOf[k]!] : [])),
@@ -324,21 +371,28 @@ async function main(): Promise<void> {
 
 \`npm run bench -- heartbeats\` — ${machineLine()}; load average before the run ${loadBefore.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.
 ${fmt(NODES)} registered nodes, each with its own heartbeat key (32 bytes, issued at registration, stored sealed with the SecretBox and
-opened once into the consumer's memory). Every heartbeat is a MAC envelope: HMAC-SHA256 over \`anneal-mac-v1\\n<subject>\\n<heartbeat JSON>\`
-(\`libs/providers/src/community/protocol/mac-envelope.ts\`). A worker thread stands in for the agents: it builds, stamps and MACs
+opened once into the consumer's memory). Every heartbeat is a MAC envelope: HMAC-SHA256 over \`anneal-mac-v1\\n<subject>\\n\` and the
+heartbeat JSON's bytes as sent (\`libs/providers/src/community/protocol/mac-envelope.ts\`). A worker thread stands in for the agents: it builds, stamps and MACs
 each heartbeat when it sends it (busy ${fmt(publisherBusy * 100)}% of phase 1) and publishes through the real NATS, paced by a ${PUBLISH_TICK_MS} ms timer; the API module runs in
 the main thread against a fresh PostgreSQL database: the heartbeat consumer (MAC check against the node's key with a timing-safe
 compare, JSON, the hand-written heartbeat validator, seq, in-memory state machine) and the sweep every ${SWEEP_INTERVAL_MS} ms with its
 batched, conditional writes (state changes at once, heartbeat fields ≤ once per node per 30 s, telemetry once a minute; 1,000 rows
 per statement, state changes written between chunks). Publisher, consumer, PostgreSQL and nats-server share this machine's ${fmt(cores)} cores.
 
-| phase 1: ${fmt(RATE_PER_S)}/s offered for ${THROUGHPUT_S} s | measured | target |
+| warm-up: each of the ${fmt(NODES)} nodes beats once, at the 2 s cadence, and comes online | measured |
+| --- | --- |
+| all online / their ${fmt(NODES)} state changes (and telemetry samples) written, from the first heartbeat | ${fmt(warmup.onlineAfterS, 2)} s / ${fmt(warmup.writtenAfterS, 2)} s |
+| lag publish → processed p99 while they came online | ${fmt(warmup.lagP99, 1)} ms |
+
+| phase 1: ${fmt(RATE_PER_S)}/s offered for ${THROUGHPUT_S} s (each node every ${fmt((NODES / RATE_PER_S) * 1000)} ms) | measured | target |
 | --- | --- | --- |
 | heartbeats published / processed | ${fmt(phase1.published)} / ${fmt(phase1.processed)} (stale ${phase1.stale}) | all |
 | backlog worked off after the last publish | ${fmt(phase1.backlogS, 1)} s | ~0 |
 | publish rate achieved | ${fmt(phase1.publishRate)}/s | ${fmt(RATE_PER_S)}/s |
 | processed rate (first publish → last processed) | ${fmt(phase1.processedRate)}/s | ≥ 20,000/s ${pass(phase1.processedRate >= 20_000 && phase1.processed === total)} |
 | lag publish → processed p50 / p99 / max | ${fmt(phase1.p50, 1)} / ${fmt(phase1.p99, 1)} / ${fmt(phase1.max, 1)} ms | p99 < 200 ms ${pass(phase1.p99 < 200)} |
+| lag p99 by second of the phase | ${bySecond.map((ms) => fmt(ms, 0)).join(' / ')} ms | |
+| event-loop delay of the API's main thread p99 / max | ${fmt(phase1.loopDelayP99Ms, 1)} / ${fmt(phase1.loopDelayMaxMs, 1)} ms | |
 | sweep incl. its batched database writes p99 / max | ${fmt(phase1.sweepP99, 1)} / ${fmt(phase1.sweepMax, 1)} ms | < 1,000 ms |
 
 | phase 2: ${fmt(NODES)} nodes at the 2 s cadence, ${STOPPED_NODES} stop | measured | target |

@@ -5,11 +5,11 @@ import {
   decodeJson,
   heartbeatKeyBytes,
   HEARTBEAT_MAC_ALG,
-  isMacEnvelope,
+  isMacMessage,
   nodeIdFromSubject,
+  openMacMessage,
   parseHeartbeat,
   verifyEnvelope,
-  verifyMacEnvelope,
   type Heartbeat,
   type ParseResult,
   type SecretBox,
@@ -50,7 +50,7 @@ export interface FlushResult {
 /** Heartbeats processed this late (median since the last sweep) mean a backlog: nodes are not aged then. */
 export const BACKLOG_LAG_MS = 2_000;
 const LAG_SAMPLES = 512;
-/** Rows per statement when writing heartbeat fields and telemetry: state changes waiting meanwhile go in between. */
+/** Rows per statement when writing state changes, heartbeat fields and telemetry (state changes waiting meanwhile go in between). */
 const WRITE_CHUNK = 1_000;
 
 /**
@@ -241,18 +241,17 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
    * nobody can make the API pay for an Ed25519 verification on a MAC-keyed node's subject.
    */
   private open(node: LiveNode, message: Pick<Msg, 'subject' | 'data'>): void {
-    const json = decodeJson(message.data);
-    if (!json.ok) return this.reject(node, json.error.code);
     const auth = this.auth.get(node.nodeId);
     if (auth === undefined || auth.alg === 'unavailable') return this.reject(node, 'heartbeat_key_unavailable');
-    const envelope = json.value;
     let payload: ParseResult<unknown>;
-    if (auth.alg === HEARTBEAT_MAC_ALG) {
-      if (!isMacEnvelope(envelope) && isSignedEnvelope(envelope)) return this.reject(node, 'wrong_alg');
-      payload = verifyMacEnvelope(envelope, message.subject, auth.key);
+    if (isMacMessage(message.data)) {
+      if (auth.alg !== HEARTBEAT_MAC_ALG) return this.reject(node, 'wrong_alg');
+      payload = openMacMessage(message.subject, message.data, auth.key);
     } else {
-      if (isMacEnvelope(envelope)) return this.reject(node, 'wrong_alg');
-      payload = verifyEnvelope(envelope, message.subject, auth.publicKey);
+      const json = decodeJson(message.data);
+      if (!json.ok) return this.reject(node, json.error.code);
+      if (auth.alg === HEARTBEAT_MAC_ALG) return this.reject(node, isSignedEnvelope(json.value) ? 'wrong_alg' : 'malformed_envelope');
+      payload = verifyEnvelope(json.value, message.subject, auth.publicKey);
     }
     if (!payload.ok) return this.reject(node, payload.error.code);
     const heartbeat = parseHeartbeat(payload.value);
@@ -379,28 +378,32 @@ export class NodesConsumer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * State changes so far, each with the node's heartbeat fields of that moment (one statement per
-   * round); those nodes' older field writes (in `due`, or queued for the next round) are dropped.
+   * State changes so far, oldest first, each with the node's heartbeat fields of that moment (1,000
+   * changes per statement); those nodes' older field writes (in `due`, or queued for the next round)
+   * are dropped.
    */
   private async writeChanges(due: Map<string, HeartbeatWrite>): Promise<number> {
     const changes = this.liveness.takeChanges();
-    if (changes.length === 0) return 0;
-    const nowMs = this.clock.now().getTime();
-    const withChange = new Map<string, HeartbeatWrite>();
-    for (const change of changes) {
-      const write = this.liveness.writeFor(change.nodeId, nowMs);
-      if (write) {
-        withChange.set(change.nodeId, write);
-        due.delete(change.nodeId);
-        this.pendingWrites.delete(change.nodeId);
+    let applied = 0;
+    for (let i = 0; i < changes.length; i += WRITE_CHUNK) {
+      const chunk = changes.slice(i, i + WRITE_CHUNK);
+      const nowMs = this.clock.now().getTime();
+      const withChange = new Map<string, HeartbeatWrite>();
+      for (const change of chunk) {
+        const write = this.liveness.writeFor(change.nodeId, nowMs);
+        if (write) {
+          withChange.set(change.nodeId, write);
+          due.delete(change.nodeId);
+          this.pendingWrites.delete(change.nodeId);
+        }
+      }
+      try {
+        applied += await this.repository.applyStateChanges(chunk, withChange);
+      } catch (error) {
+        this.logger.warn({ err: error, changes: chunk.length }, 'node state change write failed');
       }
     }
-    try {
-      return await this.repository.applyStateChanges(changes, withChange);
-    } catch (error) {
-      this.logger.warn({ err: error, changes: changes.length }, 'node state change write failed');
-      return 0;
-    }
+    return applied;
   }
 
   /** Live status for the console and the offers (a node this replica never heard of is offline). */
