@@ -81,8 +81,8 @@ export const configSchema = z
       .regex(/^SU[A-Z2-7]{56}$/, "an nkey user seed ('SU…')")
       .optional()
       .describe('The platform\'s nkey seed: signs assignments and control messages to community nodes (secret). Required in production; `npm start` generates one; elsewhere a fresh one per process.'),
-    PUBLIC_API_URL: z.string().url().optional().describe('The API URL nodes and consoles use (shown in the `anneal-agent register` command); defaults to the URL of the request.'),
-    NODE_NATS_URL: z.string().optional().describe('NATS URL(s) handed to community nodes at registration; defaults to NATS_URL.'),
+    PUBLIC_API_URL: z.string().url().optional().describe('The API URL nodes and consoles use (shown in the `anneal-agent register` command; defaults to the URL of the request). Required for GCP and RunPod: their machines join at this URL, so it must be reachable from them.'),
+    NODE_NATS_URL: z.string().optional().describe('NATS URL(s) handed to nodes (community hosts and cloud machines) at registration; defaults to NATS_URL.'),
     NODE_JOIN_TOKEN_TTL_MINUTES: positiveInt.default(60).describe('Lifetime of a node join token.'),
     GCP_PROJECT: z.string().optional().describe('GCP project for cloud GPU offers; GCP is off unless this, GCP_ZONES and credentials are set.'),
     GCP_ZONES: z.string().optional().describe('Comma-separated GCP zones offers come from (e.g. `us-central1-a,europe-west4-a`).'),

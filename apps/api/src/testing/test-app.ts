@@ -98,7 +98,8 @@ export async function startTestApp(options: { overrides?: Record<string, string>
   const app = await createApp({ config, logger, clock: options.clock });
   const dataSource = app.get(DataSource);
   await runMigrationsLocked(dataSource);
-  await app.listen(0, '127.0.0.1');
+  // PORT is 0 (any free port) unless a test fixes it, e.g. to name its own URL in PUBLIC_API_URL.
+  await app.listen(config.PORT, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;

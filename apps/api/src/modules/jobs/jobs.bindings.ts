@@ -7,10 +7,12 @@ import {
   attemptEventSchema,
   claimedSigner,
   parseCommunityOfferId,
+  type AgentBootstrap,
   type Offer,
   type ProviderKind,
 } from '@anneal/providers';
 import { checkMemoryFit, lookupGpu, prepareJob, type PreparedJob } from '@anneal/benchmarks';
+import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { unprocessable } from '../../core/errors/app-error.js';
 import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.service.js';
@@ -18,10 +20,13 @@ import { Quote } from '../estimates/entities/quote.entity.js';
 import { buildEstimateTable, type EstimateRow } from '../estimates/estimate-table.js';
 import { estimateFailure } from '../estimates/estimates.service.js';
 import { returningRows } from '../../core/database/returning-rows.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { CloudNodesService } from '../nodes/cloud-nodes.service.js';
 import { Node } from '../nodes/entities/node.entity.js';
 import { openSignedNative, verifyKeyOf, type VerifyKey } from '../nodes/native-envelope.js';
 import { ProvidersService } from '../provider-accounts/providers.service.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
+import { LOGGER } from '../../core/logging/logger.js';
 import { ObjectStorage } from '../../core/storage/object-storage.js';
 import { BillingService } from '../billing/billing.service.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -123,7 +128,9 @@ export class BillingBinding implements BillingPort {
 
 /**
  * Compute: provisioning and stopping through the provider adapters, community node reservations,
- * node liveness for recovery and billing, and verification of node-signed attempt events.
+ * node liveness for recovery and billing, and verification of node-signed attempt events. A cloud
+ * machine's anneal-agent joins as a node of its attempt (CloudNodesService), after which the
+ * attempt runs exactly as on a community node.
  */
 @Injectable()
 export class ComputeBinding implements ComputePort {
@@ -131,14 +138,39 @@ export class ComputeBinding implements ComputePort {
 
   constructor(
     private readonly providers: ProvidersService,
+    private readonly cloudNodes: CloudNodesService,
     private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async provision(input: ProvisionInput) {
     const registry = await this.providers.registry();
-    const provider = registry.get(input.offer.providerKind);
-    if (!provider) throw new ProvisioningError(`${input.offer.providerKind} is not configured`, { providerKind: input.offer.providerKind, region: input.offer.region });
-    return provider.provision({ attemptId: input.attemptId, offerId: input.offer.offerId, assignment: input.assignment });
+    const { providerKind, region, offerId, offerType } = input.offer;
+    const provider = registry.get(providerKind);
+    if (!provider) throw new ProvisioningError(`${providerKind} is not configured`, { providerKind, region });
+    if (providerKind === 'community') return provider.provision({ attemptId: input.attemptId, offerId, assignment: input.assignment });
+    // A cloud machine starts anneal-agent with a one-time join token bound to this attempt; the
+    // assignment waits, sealed, until that agent has registered (CloudNodesService).
+    const agent = offerType === 'machine' ? await this.agentBootstrap(input) : undefined;
+    const instance = await provider.provision({ attemptId: input.attemptId, offerId, ...(agent ? { agent } : {}) });
+    // Ended while its machine was starting (canceled, timed out): nobody will stop that machine but us.
+    const [attempt]: { status: string }[] = await this.dataSource.query('SELECT status FROM attempts WHERE id = $1', [input.attemptId]);
+    if (!attempt || attempt.status === 'ended') {
+      await this.dataSource.query('UPDATE attempts SET instance_id = $2 WHERE id = $1 AND instance_id IS NULL', [input.attemptId, instance.instanceId]);
+      await provider.terminate(instance.instanceId).catch((error: unknown) => this.logger.error({ err: error, attemptId: input.attemptId, instanceId: instance.instanceId }, 'stopping the machine of an ended attempt failed'));
+      throw new ProvisioningError('the attempt ended while its machine was starting; the machine was stopped', { providerKind, region });
+    }
+    return instance;
+  }
+
+  private async agentBootstrap(input: ProvisionInput): Promise<AgentBootstrap> {
+    const { providerKind, region } = input.offer;
+    const apiUrl = this.config.PUBLIC_API_URL;
+    if (!apiUrl) throw new ProvisioningError('cloud machines cannot join this Anneal: its public API URL (PUBLIC_API_URL) is not configured', { providerKind, region });
+    const joinToken = await this.cloudNodes.issueJoinToken(input.attemptId, input.assignment);
+    if (!joinToken) throw new ProvisioningError('the attempt ended before its machine was started', { providerKind, region });
+    return { joinToken, apiUrl: apiUrl.replace(/\/+$/, '') };
   }
 
   async terminate(offer: { providerKind: ProviderKind; offerId: string }, instanceId: string, reason: 'user_canceled' | 'budget_exhausted' | 'max_duration' | 'node_lost' | 'error') {
@@ -187,6 +219,8 @@ export class ComputeBinding implements ComputePort {
   }
 
   async releaseNode(nodeId: string, attemptId: string): Promise<void> {
+    // A cloud machine's node exists for its attempt only: it is retired with it (credentials revoked).
+    if (await this.cloudNodes.retire(nodeId, attemptId)) return;
     await this.dataSource.query('UPDATE nodes SET reserved_for_attempt_id = NULL WHERE id = $1 AND reserved_for_attempt_id = $2', [nodeId, attemptId]);
   }
 
@@ -196,8 +230,12 @@ export class ComputeBinding implements ComputePort {
   }
 
   async attemptsOnLostNodes(): Promise<string[]> {
+    // Lost: went offline after having been online, or removed. A cloud machine's node is bound to its
+    // attempt at registration, before its first heartbeat: offline since then is not lost (the
+    // provisioning timeout ends an attempt whose machine never comes online).
     const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT a.id FROM attempts a JOIN nodes n ON n.id = a.node_id WHERE a.status <> 'ended' AND (n.state = 'offline' OR n.deleted_at IS NOT NULL)`,
+      `SELECT a.id FROM attempts a JOIN nodes n ON n.id = a.node_id
+        WHERE a.status <> 'ended' AND ((n.state = 'offline' AND n.state_changed_at > n.created_at) OR n.deleted_at IS NOT NULL)`,
     );
     return rows.map((row) => row.id);
   }

@@ -13,10 +13,12 @@ import { NatsService } from '../../core/nats/nats.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { TokenService } from '../auth/token.service.js';
+import { CloudNodesService } from './cloud-nodes.service.js';
 import { vramGbOf } from './community-node-source.js';
 import { NodeJoinToken } from './entities/node-join-token.entity.js';
 import { NodeStateEvent } from './entities/node-state-event.entity.js';
 import { Node, type NodeLiveState, type RegisteredGpu } from './entities/node.entity.js';
+import { revokeNode } from './node-removal.js';
 import { NodesConsumer } from './nodes.consumer.js';
 import { PLATFORM_KEYS, type PlatformKeys } from './platform-keys.js';
 import { ReliabilityService } from './reliability.service.js';
@@ -67,6 +69,7 @@ export class NodesService {
     private readonly consumer: NodesConsumer,
     private readonly reliability: ReliabilityService,
     private readonly nats: NatsService,
+    private readonly cloudNodes: CloudNodesService,
     @Inject(PLATFORM_KEYS) private readonly platformKeys: PlatformKeys,
     @Inject(SECRET_BOX) private readonly secretBox: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -99,6 +102,9 @@ export class NodesService {
       expiresAt: new Date(now.getTime() + this.config.NODE_JOIN_TOKEN_TTL_MINUTES * 60_000),
       usedAt: null,
       nodeId: null,
+      attemptId: null,
+      assignmentSealed: null,
+      assignmentPublishedAt: null,
     };
     await this.dataSource.transaction(async (manager) => {
       await manager.insert(NodeJoinToken, row);
@@ -113,7 +119,12 @@ export class NodesService {
     };
   }
 
-  /** POST /v1/provider/nodes/join: the agent's registration (apps/node-agent/README.md). */
+  /**
+   * POST /v1/provider/nodes/join: the agent's registration (apps/node-agent/README.md). A token
+   * bound to a cloud attempt registers the attempt's machine: the node belongs to the organization
+   * the attempt pays (the cloud provider's), is never listed, is reserved for that attempt, and gets
+   * the attempt's assignment once the registration has committed (CloudNodesService).
+   */
   async join(body: unknown, meta: RequestMeta): Promise<JoinResponse> {
     const parsed = joinRequestSchema.safeParse(body);
     if (!parsed.success) {
@@ -130,13 +141,13 @@ export class NodesService {
     // The node's heartbeat MAC key: in this response once, stored sealed, never returned again.
     const heartbeatKey = createHeartbeatKey();
     const gpus = summarizeGpus(request.gpus);
-    const orgId = await this.dataSource.transaction(async (manager) => {
-      const claimed = returningRows<{ org_id: string; created_by: string }>(
+    const { orgId, attemptId } = await this.dataSource.transaction(async (manager) => {
+      const claimed = returningRows<{ org_id: string; created_by: string | null; attempt_id: string | null }>(
         await manager.query(
         `UPDATE node_join_tokens t SET used_at = $2, node_id = $3
            FROM organizations o
           WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND o.id = t.org_id AND o.provider_enabled
-         RETURNING t.org_id, t.created_by`,
+         RETURNING t.org_id, t.created_by, t.attempt_id`,
           [this.tokens.hashSecret(request.joinToken), now, nodeId],
         ),
       );
@@ -146,6 +157,11 @@ export class NodesService {
       }
       if (await manager.existsBy(Node, { publicKey: request.publicKey })) {
         throw conflict('node_key_taken', 'A node with this public key is already registered: run `anneal-agent register --force` to create a new identity.');
+      }
+      // A cloud machine: its attempt must still be waiting for it, and be paid to the token's organization.
+      const bound = token.attempt_id ? await this.cloudNodes.bindAttempt(manager, { attemptId: token.attempt_id, nodeId, orgId: token.org_id }) : null;
+      if (token.attempt_id && !bound) {
+        throw new AppError(401, 'join_token_invalid', 'This join token belongs to an attempt that is no longer waiting for a machine.');
       }
       const node: Node = {
         id: nodeId,
@@ -160,10 +176,11 @@ export class NodesService {
         gpuName: gpus.gpuName,
         gpuCount: gpus.gpuCount,
         vramMb: gpus.vramMb,
-        priceMicrosPerGpuHour: BigInt(request.priceMicrosPerGpuHour),
+        // A cloud machine is billed at its attempt's price, whatever its agent asked.
+        priceMicrosPerGpuHour: bound ? bound.priceMicrosPerGpuHour : BigInt(request.priceMicrosPerGpuHour),
         region: request.region,
         simulated: request.simulated,
-        listed: true,
+        listed: !bound,
         draining: false,
         state: 'offline',
         stateChangedAt: now,
@@ -172,7 +189,8 @@ export class NodesService {
         lastSeq: null,
         lastTelemetry: null,
         runningAttempt: null,
-        reservedForAttemptId: null,
+        reservedForAttemptId: bound?.attemptId ?? null,
+        boundAttemptId: bound?.attemptId ?? null,
         lastWrittenAt: null,
         createdAt: now,
         deletedAt: null,
@@ -181,20 +199,31 @@ export class NodesService {
       await manager.insert(NodeStateEvent, { id: this.newId(), nodeId, fromState: null, toState: 'offline', at: now, reason: 'registered' });
       await this.audit.record(
         {
-          actor: { userId: token.created_by },
+          actor: token.created_by ? { userId: token.created_by } : 'system',
           orgId: token.org_id,
           action: 'node.registered',
           target: { type: 'node', id: nodeId },
           meta,
-          details: { hostname: request.hostname, gpuModelId: gpus.gpuModelId, gpuCount: gpus.gpuCount, simulated: request.simulated, priceMicrosPerGpuHour: request.priceMicrosPerGpuHour },
+          details: {
+            hostname: request.hostname,
+            gpuModelId: gpus.gpuModelId,
+            gpuCount: gpus.gpuCount,
+            simulated: request.simulated,
+            priceMicrosPerGpuHour: request.priceMicrosPerGpuHour,
+            ...(bound ? { attemptId: bound.attemptId } : {}),
+          },
         },
         manager,
       );
-      return token.org_id;
+      return { orgId: token.org_id, attemptId: bound?.attemptId ?? null };
     });
     this.consumer.register({ id: nodeId, org_id: orgId, public_key: request.publicKey, simulated: request.simulated, heartbeatKey });
     this.reliability.invalidate();
-    this.logger.info({ nodeId, orgId, gpuModelId: gpus.gpuModelId, gpuCount: gpus.gpuCount, simulated: request.simulated }, 'node registered');
+    this.logger.info({ nodeId, orgId, gpuModelId: gpus.gpuModelId, gpuCount: gpus.gpuCount, simulated: request.simulated, ...(attemptId ? { attemptId } : {}) }, 'node registered');
+    if (attemptId) {
+      // After the commit: a failure here is retried by CloudNodesService's sweep.
+      await this.cloudNodes.deliverAssignment(attemptId).catch((error: unknown) => this.logger.warn({ err: error, attemptId, nodeId }, 'publishing the assignment to a cloud node failed; the sweep retries'));
+    }
     return {
       schemaVersion: 1,
       nodeId,
@@ -295,10 +324,7 @@ export class NodesService {
           attemptId: node.reservedForAttemptId ?? running?.attemptId ?? null,
         });
       }
-      await manager.update(Node, { id: nodeId }, { deletedAt: now, nodeTokenHash: null, heartbeatKeySealed: null, listed: false, state: 'offline', stateChangedAt: now });
-      if (node.state !== 'offline') {
-        await manager.insert(NodeStateEvent, { id: this.newId(), nodeId, fromState: node.state, toState: 'offline', at: now, reason: 'removed' });
-      }
+      await revokeNode(manager, node, now, 'removed', this.newId());
       await this.audit.record({ actor: principal, action: 'node.removed', target: { type: 'node', id: nodeId }, meta, details: { hostname: node.hostname } }, manager);
     });
     // Credentials revoked (node token, heartbeat key): its messages are refused from now on.

@@ -88,6 +88,9 @@ export class ProvidersService {
     const runpod = this.runpod(stored.get('runpod'));
     if (runpod) providers.push(runpod);
     this.logger.info({ providers: providers.map((p) => p.kind) }, 'compute providers configured');
+    if (providers.some((provider) => provider.kind !== 'community') && !this.config.PUBLIC_API_URL) {
+      this.logger.warn('a cloud provider is configured but PUBLIC_API_URL is not: its machines have no API to join, so every cloud attempt fails to provision');
+    }
     return new ProviderRegistry(providers);
   }
 

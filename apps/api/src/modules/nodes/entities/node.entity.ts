@@ -112,6 +112,14 @@ export class Node {
   @Column('text', { name: 'reserved_for_attempt_id', nullable: true })
   reservedForAttemptId!: string | null;
 
+  /**
+   * A cloud machine's node: the one attempt it exists for. Such a node is never listed, is reserved
+   * for that attempt from its registration, and is retired (credentials revoked) when the attempt ends.
+   */
+  @Index('nodes_bound_attempt_id_key', { unique: true, where: 'bound_attempt_id IS NOT NULL' })
+  @Column('uuid', { name: 'bound_attempt_id', nullable: true })
+  boundAttemptId?: string | null;
+
   /** When a replica last wrote the heartbeat fields (the once-per-30-s guard). */
   @Column('timestamptz', { name: 'last_written_at', nullable: true })
   lastWrittenAt!: Date | null;
