@@ -16,6 +16,7 @@ import { JobsService } from './jobs.service.js';
 import { describeOffer, describeWait, rankCandidates, type RankedCandidate, type SkipReason } from './offer-ranking.js';
 import { QueueSignal } from './queue-signal.js';
 import { AppError } from '../../core/errors/app-error.js';
+import { TickBatcher } from '../../core/batching/tick-batcher.js';
 
 /** Jobs claimed and placed in one transaction. */
 const BATCH = 200;
@@ -73,6 +74,13 @@ export class SchedulerService implements OnApplicationShutdown {
   /** Offers that failed a job recently: skipped when it is matched again, named in its wait reason. */
   private readonly recentSkips = new Map<string, { skips: SkipReason[]; until: number }>();
   private readonly unlisten: () => void;
+  /** Machines' instance ids, recorded for all the provisions that answered in the same tick at once. */
+  private readonly instances = new TickBatcher<string, string, void>(async (rows) => {
+    await this.dataSource.query(
+      `UPDATE attempts SET instance_id = r.instance_id FROM unnest($1::uuid[], $2::text[]) AS r(id, instance_id) WHERE attempts.id = r.id AND attempts.instance_id IS NULL`,
+      [[...rows.keys()], [...rows.values()]],
+    );
+  });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -346,7 +354,7 @@ export class SchedulerService implements OnApplicationShutdown {
     try {
       const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken);
       const instance = await this.compute.provision({ attemptId: attempt.id, offer, assignment });
-      await this.dataSource.manager.update(Attempt, { id: attempt.id, instanceId: IsNull() }, { instanceId: instance.instanceId });
+      await this.instances.add(attempt.id, instance.instanceId);
     } catch (error) {
       const reason = error instanceof ProviderError ? error.message : `${describeOffer(offer)}: could not start the machine`;
       if (!(error instanceof ProviderError)) this.logger.warn({ err: error, attemptId: attempt.id }, 'provisioning failed with an unexpected error');

@@ -3,6 +3,7 @@ import type { CommunityNode, CommunityNodeSource } from '@anneal/providers';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { TickBatcher } from '../../core/batching/tick-batcher.js';
 import { NodesConsumer } from './nodes.consumer.js';
 import { ReliabilityService } from './reliability.service.js';
 
@@ -40,6 +41,8 @@ export function vramGbOf(gpuModelId: string | null, vramMb: number | null): numb
  */
 @Injectable()
 export class DbCommunityNodeSource implements CommunityNodeSource {
+  private readonly lookups = new TickBatcher<string, string, Map<string, NodeRow>>((ids) => this.loadRows(ids.keys()));
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly consumer: NodesConsumer,
@@ -56,15 +59,23 @@ export class DbCommunityNodeSource implements CommunityNodeSource {
     return rows.map((row) => this.toNode(row, reliability.get(row.id)?.reliability ?? 0));
   }
 
+  /**
+   * One node (each provision asks for its node). Lookups requested in the same tick are served by
+   * one query: a scheduler round starts hundreds of provisions at once.
+   */
   async getNode(nodeId: string): Promise<CommunityNode | null> {
     if (!/^[0-9a-f-]{36}$/i.test(nodeId)) return null;
-    const rows: NodeRow[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM nodes WHERE id = $1 AND deleted_at IS NULL ${this.config.ALLOW_SIMULATED_NODES ? '' : 'AND NOT simulated'}`,
-      [nodeId],
-    );
-    const row = rows[0];
+    const row = (await this.lookups.add(nodeId, nodeId)).get(nodeId);
     if (!row) return null;
     return this.toNode(row, (await this.reliability.forNode(row.id)).reliability);
+  }
+
+  private async loadRows(ids: Iterable<string>): Promise<Map<string, NodeRow>> {
+    const rows: NodeRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM nodes WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL ${this.config.ALLOW_SIMULATED_NODES ? '' : 'AND NOT simulated'}`,
+      [[...ids]],
+    );
+    return new Map(rows.map((row) => [row.id, row]));
   }
 
   private toNode(row: NodeRow, reliability: number): CommunityNode {
