@@ -17,6 +17,7 @@ import { isTerminal, outcomeOfAttempt, type EndReason, type JobStatus } from './
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, type BillingPort, type ComputePort, type DatasetPort } from './jobs.ports.js';
 import { JobsService, jobEventsSubject } from './jobs.service.js';
 import { QueueSignal } from './queue-signal.js';
+import { TickBatcher } from '../../core/batching/tick-batcher.js';
 import { isAttemptCheckpointKey, isJobObjectKey } from '../attempt-access/attempt-object-keys.js';
 
 /** A stable row id for the n-th item of an attempt's event, so a redelivered event inserts nothing twice. */
@@ -54,6 +55,7 @@ export function endReasonOf(event: Pick<FinishedEvent, 'exitReason' | 'cancelRea
 @Injectable()
 export class AttemptLifecycle {
   private readonly stopsSent = new Set<string>();
+  private readonly notes = new TickBatcher<string, JobEvent, void>((rows) => this.writeNotes([...rows.values()]));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -145,14 +147,22 @@ export class AttemptLifecycle {
   }
 
   private async note(attempt: Attempt, eventSeq: number, type: string, message: string, data: Record<string, unknown> = {}): Promise<void> {
+    const id = eventRowId(attempt.id, eventSeq, 999);
+    await this.notes.add(id, { id, jobId: attempt.jobId, attemptId: attempt.id, at: this.clock.now(), type, fromStatus: null, toStatus: null, message, data });
+  }
+
+  /** The notes of one tick (many attempts' events at once) in one transaction. A redelivered event inserts nothing and announces nothing. */
+  private async writeNotes(rows: readonly JobEvent[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const id = eventRowId(attempt.id, eventSeq, 999);
-      // A redelivered event inserts nothing and announces nothing.
-      const inserted = await manager.createQueryBuilder().insert().into(JobEvent).values({ id, jobId: attempt.jobId, attemptId: attempt.id, at: this.clock.now(), type, fromStatus: null, toStatus: null, message, data } as never).orIgnore().returning('id').execute();
-      if ((inserted.raw as unknown[]).length === 0) return;
-      await this.outbox.enqueue(manager, jobEventsSubject(this.nats.prefix, attempt.jobId), { kind: 'event', event: { type, message, data, attemptId: attempt.id } });
+      const inserted = await manager.createQueryBuilder().insert().into(JobEvent).values(rows as never).orIgnore().returning('id').execute();
+      const fresh = new Set((inserted.raw as { id: string }[]).map((row) => row.id));
+      await this.outbox.enqueueMany(
+        manager,
+        rows.filter((row) => fresh.has(row.id)).map((row) => ({ subject: jobEventsSubject(this.nats.prefix, row.jobId), payload: { kind: 'event', event: { type: row.type, message: row.message, data: row.data, attemptId: row.attemptId } } })),
+      );
     });
   }
+
 
   private async live(jobId: string, payload: Record<string, unknown>): Promise<void> {
     // Live-only updates (metrics, log tails) go straight to subscribers: losing one costs nothing,
