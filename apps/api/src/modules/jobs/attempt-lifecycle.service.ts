@@ -56,6 +56,7 @@ export function endReasonOf(event: Pick<FinishedEvent, 'exitReason' | 'cancelRea
 export class AttemptLifecycle {
   private readonly stopsSent = new Set<string>();
   private readonly notes = new TickBatcher<string, JobEvent, void>((rows) => this.writeNotes([...rows.values()]));
+  private readonly starts = new TickBatcher<string, string, Map<string, Date>>((runners) => this.startMany(runners));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -171,20 +172,47 @@ export class AttemptLifecycle {
   }
 
   private async started(attempt: Attempt, runnerName: string): Promise<void> {
-    const now = this.clock.now();
-    const started = await this.dataSource.transaction(async (manager) => {
-      const locked = await manager.findOne(Attempt, { where: { id: attempt.id }, lock: { mode: 'pessimistic_write' } });
-      if (!locked || locked.status !== 'provisioning') return false;
-      const job = await manager.findOne(Job, { where: { id: attempt.jobId }, lock: { mode: 'pessimistic_write' } });
-      if (!job || job.status !== 'provisioning') return false;
-      await manager.update(Attempt, { id: attempt.id }, { status: 'running', runningAt: now, lastSeenAt: now });
-      await manager.update(Job, { id: job.id }, { startedAt: job.startedAt ?? now, attemptCount: job.attemptCount + 1, waitReason: null });
-      await this.jobs.transition(manager, job, 'running', `Training started (${runnerName}); billing by the second from now.`, { runner: runnerName }, attempt.id);
-      return true;
-    });
+    const started = await this.starts.add(attempt.id, runnerName);
     // The provisioning overhead of this provider kind feeds the estimates (no ids: kind and seconds only).
-    if (started) this.benchmarks.recordProvisioning(attempt.providerKind, (now.getTime() - attempt.createdAt.getTime()) / 1000);
+    const runningAt = started.get(attempt.id);
+    if (runningAt) this.benchmarks.recordProvisioning(attempt.providerKind, (runningAt.getTime() - attempt.createdAt.getTime()) / 1000);
   }
+
+  /**
+   * The attempts whose `started` arrived in the same tick begin running together: locked in id
+   * order (attempt, then job, as everywhere), moved only where both are still provisioning, then
+   * one update each and the jobs' transitions in one batch. Returns when each began.
+   */
+  private async startMany(runners: ReadonlyMap<string, string>): Promise<Map<string, Date>> {
+    const now = this.clock.now();
+    return this.dataSource.transaction(async (manager) => {
+      const locked: { id: string; job_id: string }[] = await manager.query(
+        `SELECT id, job_id FROM attempts WHERE id = ANY($1::uuid[]) AND status = 'provisioning' ORDER BY id FOR UPDATE`,
+        [[...runners.keys()]],
+      );
+      if (locked.length === 0) return new Map();
+      const jobs = await manager
+        .createQueryBuilder(Job, 'j')
+        .where("j.id IN (:...ids) AND j.status = 'provisioning'", { ids: locked.map((a) => a.job_id) })
+        .orderBy('j.id')
+        .setLock('pessimistic_write')
+        .getMany();
+      const byId = new Map(jobs.map((job) => [job.id, job]));
+      const moving = locked.filter((a) => byId.has(a.job_id));
+      if (moving.length === 0) return new Map();
+      await manager.query(`UPDATE attempts SET status = 'running', running_at = $2, last_seen_at = $2 WHERE id = ANY($1::uuid[])`, [moving.map((a) => a.id), now]);
+      await manager.query(`UPDATE jobs SET started_at = COALESCE(started_at, $2), attempt_count = attempt_count + 1, wait_reason = NULL WHERE id = ANY($1::uuid[])`, [moving.map((a) => a.job_id), now]);
+      await this.jobs.transitionMany(
+        manager,
+        moving.map((a) => {
+          const runner = runners.get(a.id) ?? 'runner';
+          return { job: byId.get(a.job_id)!, to: 'running' as const, message: `Training started (${runner}); billing by the second from now.`, data: { runner }, attemptId: a.id };
+        }),
+      );
+      return new Map(moving.map((a) => [a.id, now]));
+    });
+  }
+
 
   /**
    * The machine could not be started (refused, no answer, provider error): the attempt ends
