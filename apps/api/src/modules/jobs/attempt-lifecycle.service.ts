@@ -323,16 +323,20 @@ export class AttemptLifecycle {
     const key = `${attempt.id}:${reason}`;
     if (this.stopsSent.has(key)) return;
     this.stopsSent.add(key);
-    if (attempt.status === 'provisioning' && !attempt.instanceId) {
-      await this.endAttempt(attempt.id, reason, undefined);
-      return;
+    // A node (a community host, or the machine a cloud attempt joined as) is told to stop: it
+    // checkpoints and reports `finished`, which ends the attempt (and then deletes a cloud machine).
+    if (attempt.nodeId) {
+      await this.compute.terminate({ providerKind: 'community', offerId: attempt.offerId }, communityInstanceId(attempt.nodeId, attempt.id), reason).catch((error: unknown) => {
+        this.stopsSent.delete(key);
+        this.logger.warn({ err: error, attemptId: attempt.id }, 'sending the stop failed; will retry');
+      });
     }
-    await this.compute.terminate({ providerKind: attempt.providerKind as 'community', offerId: attempt.offerId }, attempt.instanceId ?? attempt.nodeId ?? attempt.id, reason).catch((error: unknown) => {
-      this.stopsSent.delete(key);
-      this.logger.warn({ err: error, attemptId: attempt.id }, 'sending the stop failed; will retry');
-    });
-    if (attempt.providerKind !== 'community') await this.endAttempt(attempt.id, reason);
+    // Nothing trains yet (a node that has not taken the assignment, a cloud machine still starting)
+    // or no node to tell: the attempt ends here, which frees the node or deletes the machine.
+    const endNow = attempt.status === 'provisioning' ? attempt.providerKind !== 'community' || !attempt.instanceId : !attempt.nodeId;
+    if (endNow) await this.endAttempt(attempt.id, reason);
   }
+
 
   /** Charged so far on the job's ended attempts. */
   async spentMicros(jobId: string): Promise<bigint> {

@@ -269,13 +269,14 @@ export class SchedulerService implements OnApplicationShutdown {
     }
   }
 
-  /** The best candidate nobody in this round holds and that has not failed this job lately; marked taken. */
+  /** The best candidate nobody in this round holds and that has not failed this job lately; a machine is marked taken. */
   private nextCandidate(plan: Plan, round: Round): RankedCandidate | null {
     const failed = new Set(plan.skips.map((skip) => skip.offerId));
     while (plan.next < plan.ranked.length) {
       const candidate = plan.ranked[plan.next++]!;
       if (round.taken.has(candidate.offer.offerId) || failed.has(candidate.offer.offerId)) continue;
-      round.taken.add(candidate.offer.offerId);
+      // A community offer is one machine; a cloud offer is a pool, whose capacity its provider checks when provisioning.
+      if (candidate.offer.providerKind === 'community') round.taken.add(candidate.offer.offerId);
       return candidate;
     }
     return null;
@@ -355,6 +356,8 @@ export class SchedulerService implements OnApplicationShutdown {
       const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken);
       const instance = await this.compute.provision({ attemptId: attempt.id, offer, assignment });
       await this.instances.add(attempt.id, instance.instanceId);
+      // A cloud attempt that ended while its machine was starting found no instance to delete.
+      if (offer.providerKind !== 'community') await this.stopIfEnded(attempt.id, offer, instance.instanceId);
     } catch (error) {
       const reason = error instanceof ProviderError ? error.message : `${describeOffer(offer)}: could not start the machine`;
       if (!(error instanceof ProviderError)) this.logger.warn({ err: error, attemptId: attempt.id }, 'provisioning failed with an unexpected error');
@@ -362,6 +365,11 @@ export class SchedulerService implements OnApplicationShutdown {
       this.rememberSkip(job.id, { offerId: offer.offerId, reason });
       await this.lifecycle.provisioningFailed(attempt.id, endReason, reason).catch((failure: unknown) => this.logger.error({ err: failure, attemptId: attempt.id }, 'ending a failed provision failed; the sweep ends it'));
     }
+  }
+
+  private async stopIfEnded(attemptId: string, offer: Offer, instanceId: string): Promise<void> {
+    const [row] = (await this.dataSource.query('SELECT status FROM attempts WHERE id = $1', [attemptId])) as { status: string }[];
+    if (row?.status === 'ended') await this.compute.terminate({ providerKind: offer.providerKind, offerId: offer.offerId }, instanceId, 'error');
   }
 
   private rememberSkip(jobId: string, skip: SkipReason): void {
