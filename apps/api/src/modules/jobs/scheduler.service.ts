@@ -20,6 +20,8 @@ import { TickBatcher } from '../../core/batching/tick-batcher.js';
 
 /** Jobs claimed and placed in one transaction. */
 const BATCH = 200;
+/** Rounds in flight at once on one replica. */
+const ROUNDS_AT_ONCE = 2;
 /** Rounds in one run of the loop while they come back full (a backlog drains at full speed). */
 const MAX_ROUNDS = 50;
 /** A listing of the offers is reused this long (nodes taken meanwhile are remembered). */
@@ -70,6 +72,7 @@ export class SchedulerService implements OnApplicationShutdown {
   private sweeping = false;
   private stopped = false;
   private round: Round | null = null;
+  private listing: Promise<Round> | null = null;
   private readonly provisions = new Set<Promise<void>>();
   /** Offers that failed a job recently: skipped when it is matched again, named in its wait reason. */
   private readonly recentSkips = new Map<string, { skips: SkipReason[]; until: number }>();
@@ -112,9 +115,11 @@ export class SchedulerService implements OnApplicationShutdown {
     try {
       do {
         this.again = false;
-        for (let round = 0; round < MAX_ROUNDS; round += 1) {
-          const { claimed } = await this.tick(BATCH);
-          if (claimed < BATCH) break;
+        // Rounds run side by side: each waits mostly on the database, and SKIP LOCKED gives each
+        // its own jobs while the shared listing's taken set keeps them off each other's nodes.
+        for (let round = 0; round < MAX_ROUNDS; round += ROUNDS_AT_ONCE) {
+          const rounds = await Promise.all(Array.from({ length: ROUNDS_AT_ONCE }, () => this.tick(BATCH)));
+          if (rounds.every(({ claimed }) => claimed < BATCH)) break;
         }
       } while (this.again && !this.stopped);
     } catch (error) {
@@ -237,11 +242,15 @@ export class SchedulerService implements OnApplicationShutdown {
   }
 
   /** The listing of offers rounds share for OFFERS_TTL_MS, with the offers they have taken. */
-  private async currentRound(): Promise<Round> {
+  private currentRound(): Promise<Round> {
     const at = Date.now();
-    if (this.round && at - this.round.listedAt < OFFERS_TTL_MS) return this.round;
-    this.round = { listedAt: at, offers: await this.offers.list({}), taken: new Set(), ranked: new Map() };
-    return this.round;
+    if (this.round && at - this.round.listedAt < OFFERS_TTL_MS) return Promise.resolve(this.round);
+    // Rounds running side by side share one listing.
+    this.listing ??= this.offers
+      .list({})
+      .then((offers) => (this.round = { listedAt: at, offers, taken: new Set(), ranked: new Map() }))
+      .finally(() => (this.listing = null));
+    return this.listing;
   }
 
   /** The job's ranked candidates (shared by every job of the same recipe and filters this round). */
