@@ -95,6 +95,14 @@ describe('validateHeartbeat (the fast path of parseHeartbeat)', () => {
     );
   });
 
+  it('reports only the length of an oversized GPU list, even when its items are invalid too, as the schema does', () => {
+    const base = heartbeatFixture();
+    const gpus = Array.from({ length: 65 }, (_, index) => ({ ...base.gpus[0]!, index }));
+    const input = { ...base, gpus: [{}, ...gpus.slice(1)] };
+    expect(fast(input)).toEqual(reference(input));
+    expect(fast(input)).toMatchObject({ paths: ['gpus'] });
+  });
+
   it('refuses what is not an object, as the schema does', () => {
     for (const input of [null, [], 'heartbeat', 1, undefined]) expect(fast(input)).toEqual(reference(input));
   });

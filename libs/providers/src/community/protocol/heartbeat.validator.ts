@@ -103,6 +103,12 @@ function gpus(value: unknown, issues: string[]): void {
     issues.push(`gpus: expected an array, received ${kindOf(value)}`);
     return;
   }
+  // Too many GPUs: the schema reports only that (its length check comes first), and an oversized
+  // array is not walked.
+  if (value.length > HEARTBEAT_LIMITS.maxGpus) {
+    issues.push(`gpus: expected at most ${HEARTBEAT_LIMITS.maxGpus} items`);
+    return;
+  }
   const limits = GPU_TELEMETRY_LIMITS;
   for (let i = 0; i < value.length; i += 1) {
     const gpu: unknown = value[i];
@@ -121,7 +127,6 @@ function gpus(value: unknown, issues: string[]): void {
     if (gpu.powerW !== null) number(gpu.powerW, `${path}.powerW`, limits.powerW.min, limits.powerW.max, issues);
     strict(gpu, GPU_KEYS, path, issues);
   }
-  if (value.length > HEARTBEAT_LIMITS.maxGpus) issues.push(`gpus: expected at most ${HEARTBEAT_LIMITS.maxGpus} items`);
 }
 
 function runningAttempt(value: unknown, issues: string[]): void {
