@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -377,6 +378,11 @@ interface Phase {
   handledMs: number[];
   /** Of that, the wait for the quote's INSERT to commit, ms. */
   insertMs: number[];
+  /** How late the API's event loop ran timers over the phase (perf_hooks, 1 ms resolution), ms. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** Garbage collection pauses of the API process over the phase, ms. */
+  gcPausesMs: number[];
 }
 
 /** What the API process itself saw of each estimate request (hooks installed by the bench only). */
@@ -405,10 +411,22 @@ function timeServer(app: Awaited<ReturnType<typeof createApp>>): ServerTimings {
 async function measuredPhase(name: string, child: ChildProcess, plan: LoadPlan, timings: ServerTimings): Promise<Phase> {
   timings.handledMs = [];
   timings.insertMs = [];
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const gcPausesMs: number[] = [];
+  const gcs = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPausesMs.push(entry.duration);
+  });
+  gcs.observe({ entryTypes: ['gc'] });
   const before = process.cpuUsage();
   const result = await loadFromChild(child, plan);
   const used = process.cpuUsage(before);
+  loop.disable();
+  gcs.disconnect();
   return {
+    gcPausesMs,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    loopDelayMaxMs: loop.max / 1e6,
     name,
     result,
     cpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(1, result.sent),
@@ -420,7 +438,7 @@ async function measuredPhase(name: string, child: ChildProcess, plan: LoadPlan, 
 
 function insideRow(phase: Phase): string {
   const ms = (values: number[], p: number) => (values.length > 0 ? percentile(values, p).toFixed(2) : '–');
-  return `| ${phase.name} | ${ms(phase.handledMs, 50)} | ${ms(phase.handledMs, 99)} | ${ms(phase.insertMs, 50)} | ${ms(phase.insertMs, 99)} |`;
+  return `| ${phase.name} | ${ms(phase.handledMs, 50)} | ${ms(phase.handledMs, 99)} | ${ms(phase.insertMs, 50)} | ${ms(phase.insertMs, 99)} | ${phase.loopDelayP99Ms.toFixed(1)} / ${phase.loopDelayMaxMs.toFixed(1)} | ${phase.gcPausesMs.length} / ${phase.gcPausesMs.reduce((a, b) => a + b, 0).toFixed(0)} / ${phase.gcPausesMs.length > 0 ? Math.max(...phase.gcPausesMs).toFixed(1) : '–'} | ${phase.result.lagMs.toFixed(1)} |`;
 }
 
 function phaseRow(phase: Phase): string {
@@ -592,8 +610,12 @@ async function main(): Promise<void> {
     inspector.connect();
     await inspector.post('Profiler.enable');
     await inspector.post('Profiler.start');
+    // Where the garbage comes from: ESTIMATES_BENCH_HEAP_PROFILE=/tmp/estimates.heapprofile (sampled allocations).
+    const heapProfile = process.env.ESTIMATES_BENCH_HEAP_PROFILE;
+    if (heapProfile) await inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     await loadFromChild(child3, { ...plan, durationMs: Math.min(PHASE_MS, 2_000) });
     const { profile } = await inspector.post('Profiler.stop');
+    if (heapProfile) writeFileSync(heapProfile, JSON.stringify((await inspector.post('HeapProfiler.stopSampling')).profile));
     inspector.disconnect();
     const shares = cpuShares(profile as CpuProfile);
     // For a closer look (chrome://inspect or speedscope): ESTIMATES_BENCH_CPU_PROFILE=/tmp/estimates.cpuprofile
@@ -625,11 +647,12 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...phases.map(phaseRow),
       '',
-      'The same requests as the API process saw them (from the request read to the answer written), and the part of that spent waiting for the quote INSERT to commit; ' +
-        'the difference to the table above is time before the API read the request (its event loop busy, or the process waiting for a core):',
+      'The same requests as the API process saw them (from the request read to the answer written), the part of that spent waiting for the quote INSERT to commit, ' +
+        'how late the API process ran its timers (a busy or descheduled event loop delays every request waiting to be read), its garbage collection pauses, and how late the load generator sent its latest request; ' +
+        'the difference to the table above is time before the API read a request:',
       '',
-      '| phase | in the API p50 ms | in the API p99 ms | quote INSERT p50 ms | quote INSERT p99 ms |',
-      '| --- | ---: | ---: | ---: | ---: |',
+      '| phase | in the API p50 ms | in the API p99 ms | quote INSERT p50 ms | quote INSERT p99 ms | API event loop delay p99 / max ms | GC pauses: count / total ms / longest ms | load generator late by, max ms |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...phases.map(insideRow),
       '',
       `Target: p99 under ${TARGET_P99_MS} ms at ${RATE_PER_SECOND} requests/s in the steady phase — ` +
