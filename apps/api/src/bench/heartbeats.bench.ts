@@ -43,13 +43,13 @@ interface WorkerInput {
 const now = () => performance.timeOrigin + performance.now();
 const progress = (message: string) => process.stderr.write(`[heartbeats bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-function heartbeat(nodeId: string, seq: number): Heartbeat {
+function heartbeat(nodeId: string, seq: number, sentAtMs = Date.now()): Heartbeat {
   return {
     schemaVersion: 1,
     type: 'heartbeat',
     nodeId,
     seq,
-    sentAt: new Date().toISOString(),
+    sentAt: new Date(sentAtMs).toISOString(),
     agentVersion: '0.1.0',
     uptimeS: seq * 2,
     simulated: true,
@@ -73,7 +73,8 @@ async function publisher(input: WorkerInput): Promise<void> {
   // seq 1: the warm-up; phase 1 from 2; phase 2 after it.
   const seqBase = Math.floor((total - 1) / n) + 2;
   const nc = await connect({ servers: input.natsUrl, name: 'bench-heartbeat-publisher' });
-  const send = (i: number, seq: number) => nc.publish(subjects[i]!, encodeMacMessage(keys[i]!, subjects[i]!, heartbeat(input.nodes[i]!.nodeId, seq)));
+  const encode = (i: number, seq: number, sentAtMs?: number) => encodeMacMessage(keys[i]!, subjects[i]!, heartbeat(input.nodes[i]!.nodeId, seq, sentAtMs));
+  const send = (i: number, seq: number) => nc.publish(subjects[i]!, encode(i, seq));
   const publishTimes = new Float64Array(input.publishTimes);
   const lastBeatTimes = new Float64Array(input.lastBeatTimes);
   port.postMessage({ type: 'ready' });
@@ -100,9 +101,19 @@ async function publisher(input: WorkerInput): Promise<void> {
       port.postMessage({ type: 'warmup-published' });
     }
     if (message.type === 'phase1') {
+      // Encoded before the phase, each heartbeat stamped with its planned send time: encoding 20,000
+      // a second here would take a third of a core from the API under test, while the agents it
+      // stands for each spend it on their own machine. The start is set far enough ahead for the encoding.
+      const e0 = now();
+      for (let k = 0; k < 2_000; k += 1) encode(k % n, 0);
+      const startAtMs = Date.now() + ((now() - e0) / 2_000) * total * 1.5 + 1_000;
+      const bodies: Uint8Array[] = new Array(total);
+      for (let k = 0; k < total; k += 1) bodies[k] = encode(k % n, Math.floor(k / n) + 2, startAtMs + (k * 1000) / RATE_PER_S);
+      while (Date.now() < startAtMs) await new Promise((resolve) => setTimeout(resolve, Math.min(20, startAtMs - Date.now())));
+      port.postMessage({ type: 'phase1-started' });
       const busy = await paced(total, RATE_PER_S, (k) => {
         publishTimes[k] = now();
-        send(k % n, Math.floor(k / n) + 2);
+        nc.publish(subjects[k % n]!, bodies[k]!);
       });
       port.postMessage({ type: 'phase1-published', busy });
     }
@@ -229,6 +240,10 @@ async function main(): Promise<void> {
       firstPublish = Math.min(firstPublish, published);
       lastProcessed = Math.max(lastProcessed, event.processedAtMs);
     });
+    const encodeStarted = now();
+    worker.postMessage({ type: 'phase1' });
+    await waitFor(worker, 'phase1-started');
+    const encodeSeconds = (now() - encodeStarted) / 1000;
     // For a closer look at the main thread in phase 1 (speedscope, chrome://inspect): HEARTBEATS_BENCH_CPU_PROFILE=/tmp/heartbeats.cpuprofile
     const profilePath = process.env.HEARTBEATS_BENCH_CPU_PROFILE;
     const inspector = profilePath ? new Session() : null;
@@ -240,7 +255,6 @@ async function main(): Promise<void> {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const phase1Start = now();
-    worker.postMessage({ type: 'phase1' });
     const { busy: publisherBusy } = await waitFor<{ type: string; busy: number }>(worker, 'phase1-published');
     const publishSeconds = (now() - phase1Start) / 1000;
     // Wait for the consumer to work through what is queued: until all are processed, or no progress for 3 s.
@@ -277,7 +291,7 @@ async function main(): Promise<void> {
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
     };
-    progress(`phase 1: ${JSON.stringify(phase1)}`);
+    progress(`phase 1: ${JSON.stringify({ ...phase1, publisherBusy })}`);
     // Lag by second of the phase: steady, or a queue building up.
     const bySecond = Array.from({ length: THROUGHPUT_S }, (_, second) =>
       percentile(
@@ -372,8 +386,11 @@ async function main(): Promise<void> {
 \`npm run bench -- heartbeats\` — ${machineLine()}; load average before the run ${loadBefore.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.
 ${fmt(NODES)} registered nodes, each with its own heartbeat key (32 bytes, issued at registration, stored sealed with the SecretBox and
 opened once into the consumer's memory). Every heartbeat is a MAC envelope: HMAC-SHA256 over \`anneal-mac-v1\\n<subject>\\n\` and the
-heartbeat JSON's bytes as sent (\`libs/providers/src/community/protocol/mac-envelope.ts\`). A worker thread stands in for the agents: it builds, stamps and MACs
-each heartbeat when it sends it (busy ${fmt(publisherBusy * 100)}% of phase 1) and publishes through the real NATS, paced by a ${PUBLISH_TICK_MS} ms timer; the API module runs in
+heartbeat JSON's bytes as sent (\`libs/providers/src/community/protocol/mac-envelope.ts\`). A worker thread stands in for the agents and publishes through the real
+NATS, paced by a ${PUBLISH_TICK_MS} ms timer: warm-up and phase 2 heartbeats are built, stamped and MACed as they are sent; phase 1's
+${fmt(RATE_PER_S * THROUGHPUT_S)} are MACed before the phase (${fmt(encodeSeconds, 1)} s), each stamped with its planned send time, because
+encoding 20,000 a second would take a third of a core from the API under test (the publishing thread was busy ${fmt(publisherBusy * 100)}% of
+phase 1). The API module runs in
 the main thread against a fresh PostgreSQL database: the heartbeat consumer (MAC check against the node's key with a timing-safe
 compare, JSON, the hand-written heartbeat validator, seq, in-memory state machine) and the sweep every ${SWEEP_INTERVAL_MS} ms with its
 batched, conditional writes (state changes at once, heartbeat fields ≤ once per node per 30 s, telemetry once a minute; 1,000 rows

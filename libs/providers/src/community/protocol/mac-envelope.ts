@@ -62,11 +62,16 @@ function macOf(key: MacKey, subject: string, payload: Uint8Array): Buffer {
   return createHmac('sha256', key).update(macPrefix(subject), 'utf8').update(payload).digest();
 }
 
-/** The MAC envelope of `payload` for publication on `subject`: the message body. */
+/** The MAC envelope of `payload` for publication on `subject`: the message body (one buffer, written in place). */
 export function encodeMacMessage(key: MacKey, subject: string, payload: unknown): Uint8Array {
-  const json = Buffer.from(JSON.stringify(payload), 'utf8');
-  const mac = Buffer.from(macOf(key, subject, json).toString('base64url'), 'latin1');
-  return Buffer.concat([HEAD, mac, BEFORE_PAYLOAD, json, Buffer.of(CLOSE)]);
+  const json = JSON.stringify(payload);
+  const body = Buffer.allocUnsafe(PAYLOAD_AT + Buffer.byteLength(json, 'utf8') + 1);
+  HEAD.copy(body, 0);
+  BEFORE_PAYLOAD.copy(body, HEAD.length + MAC_CHARS);
+  const end = PAYLOAD_AT + body.write(json, PAYLOAD_AT, 'utf8');
+  body[end] = CLOSE;
+  body.write(macOf(key, subject, body.subarray(PAYLOAD_AT, end)).toString('base64url'), HEAD.length, MAC_CHARS, 'latin1');
+  return body;
 }
 
 /** Whether a message body is laid out as a MAC envelope (says nothing of its MAC). */
