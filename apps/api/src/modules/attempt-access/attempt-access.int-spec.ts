@@ -157,12 +157,16 @@ describe('attempt storage URLs (attempt token → short-lived presigned URLs), r
     expect((await ask(second.attemptId, second.attemptToken, 'downloads/resume-checkpoint')).body.step).toBe(40);
     await t.app.get(AttemptLifecycle).endAttempt(second.attemptId, 'preempted');
 
-    // A node that reported a key outside its job gets nothing signed for the next attempt.
+    // A key outside the attempt's own slots is never recorded: the next attempt still resumes from
+    // the last real checkpoint, and nothing outside the job is signed for it.
     const third = await nextAttempt(run, 3);
     await report({ attemptId: second.attemptId, eventSeq: 8, type: 'checkpoint', step: 90, key: 'datasets/someone-else/data.jsonl', sizeBytes: 1, reason: 'interval' });
-    const refused = await ask(third.attemptId, third.attemptToken, 'downloads/resume-checkpoint');
-    expect(refused.status).toBe(404);
-    expect(refused.body.code).toBe('no_resume_checkpoint');
+    const [job] = (await t.dataSource.query('SELECT last_checkpoint_key FROM jobs WHERE id = $1', [run.jobId])) as { last_checkpoint_key: string }[];
+    expect(job?.last_checkpoint_key).toBe(own.body.key);
+    const resumed = await ask(third.attemptId, third.attemptToken, 'downloads/resume-checkpoint');
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.step).toBe(80);
+    expect(resumed.body.getUrl).toContain(`/jobs/${run.orgId}/${run.jobId}/${second.attemptId}/checkpoints/checkpoint-001.bin`);
     await t.app.get(AttemptLifecycle).endAttempt(third.attemptId, 'user_canceled');
   });
 });
