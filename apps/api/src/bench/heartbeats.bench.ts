@@ -3,7 +3,7 @@
 // consumer of an API booted in-process against a fresh database. A worker thread builds, MACs and
 // publishes at a paced rate; the main thread is the API (consumer, sweep with its database writes).
 // Warm-up: every node beats once and comes online. Phase 1: sustained throughput and lag (publish →
-// processed) at 20,000 heartbeats/s. Phase 2: nodes at their normal 2 s cadence, some stop: time
+// processed) at 21,000 heartbeats/s (the target is 20,000). Phase 2: nodes at their normal 2 s cadence, some stop: time
 // from their last heartbeat to suspect and to offline. Phase 3: CPU per heartbeat, and forged
 // heartbeats refused. Writes its BENCHMARKS.md section.
 import { randomUUID } from 'node:crypto';
@@ -22,7 +22,8 @@ import { startBenchApp } from './bench-app.js';
 import { machineLine, percentile, writeBenchmarkSection } from './bench-doc.js';
 
 const NODES = Number(process.env.BENCH_HEARTBEAT_NODES ?? 10_000);
-const RATE_PER_S = Number(process.env.BENCH_HEARTBEAT_RATE ?? 20_000);
+// Offered a little above the 20,000/s target, so that "processed ≥ 20,000/s" can be met at all.
+const RATE_PER_S = Number(process.env.BENCH_HEARTBEAT_RATE ?? 21_000);
 const THROUGHPUT_S = Number(process.env.BENCH_HEARTBEAT_SECONDS ?? 10);
 const CADENCE_MS = 2_000;
 const LOSS_ROUNDS = 8; // 16 s at the normal cadence
@@ -182,7 +183,10 @@ async function main(): Promise<void> {
       const t0 = now();
       void consumer
         .sweep()
-        .then(() => sweepMs.push(now() - t0))
+        .then((result) => {
+          sweepMs.push(now() - t0);
+          if (now() - t0 > 250) progress(`slow sweep: ${(now() - t0).toFixed(0)} ms, ${JSON.stringify(result)}`);
+        })
         .finally(() => (sweeping -= 1));
     }, SWEEP_INTERVAL_MS);
 
@@ -384,17 +388,19 @@ async function main(): Promise<void> {
 ## Heartbeat ingestion (community nodes)
 
 \`npm run bench -- heartbeats\` — ${machineLine()}; load average before the run ${loadBefore.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)}.
-${fmt(NODES)} registered nodes, each with its own heartbeat key (32 bytes, issued at registration, stored sealed with the SecretBox and
-opened once into the consumer's memory). Every heartbeat is a MAC envelope: HMAC-SHA256 over \`anneal-mac-v1\\n<subject>\\n\` and the
-heartbeat JSON's bytes as sent (\`libs/providers/src/community/protocol/mac-envelope.ts\`). A worker thread stands in for the agents and publishes through the real
-NATS, paced by a ${PUBLISH_TICK_MS} ms timer: warm-up and phase 2 heartbeats are built, stamped and MACed as they are sent; phase 1's
-${fmt(RATE_PER_S * THROUGHPUT_S)} are MACed before the phase (${fmt(encodeSeconds, 1)} s), each stamped with its planned send time, because
-encoding 20,000 a second would take a third of a core from the API under test (the publishing thread was busy ${fmt(publisherBusy * 100)}% of
-phase 1). The API module runs in
-the main thread against a fresh PostgreSQL database: the heartbeat consumer (MAC check against the node's key with a timing-safe
-compare, JSON, the hand-written heartbeat validator, seq, in-memory state machine) and the sweep every ${SWEEP_INTERVAL_MS} ms with its
-batched, conditional writes (state changes at once, heartbeat fields ≤ once per node per 30 s, telemetry once a minute; 1,000 rows
-per statement, state changes written between chunks). Publisher, consumer, PostgreSQL and nats-server share this machine's ${fmt(cores)} cores.
+${fmt(NODES)} registered nodes, each with its own heartbeat key (32 bytes, issued at registration, stored sealed with the
+SecretBox and opened once into the consumer's memory). Every heartbeat is a MAC envelope: HMAC-SHA256 over
+\`anneal-mac-v1\\n<subject>\\n\` and the heartbeat JSON's bytes as sent (\`libs/providers/src/community/protocol/mac-envelope.ts\`).
+A worker thread stands in for the agents and publishes through the real NATS, paced by a ${PUBLISH_TICK_MS} ms timer: warm-up and
+phase 2 heartbeats are built, stamped and MACed as they are sent; phase 1's ${fmt(RATE_PER_S * THROUGHPUT_S)} are MACed before the phase
+(${fmt(encodeSeconds, 1)} s), each stamped with its planned send time, because encoding them at that rate would take about a third of a
+core from the API under test (the publishing thread was busy ${fmt(publisherBusy * 100)}% of phase 1). The API module runs in the main
+thread against a fresh PostgreSQL database: the heartbeat consumer (MAC check against the node's key with a timing-safe compare,
+JSON, the hand-written heartbeat validator, seq, in-memory state machine) and the sweep every ${SWEEP_INTERVAL_MS} ms with its batched,
+conditional writes (state changes at once, heartbeat fields ≤ once per node per 30 s, telemetry once a minute; 1,000 rows per
+statement, state changes written between chunks). Publisher, consumer, PostgreSQL and nats-server share this machine's
+${fmt(cores)} cores, and the figures need them: runs taken while other builds and tests used the machine (load average 2–5, and a
+publisher that also encoded during phase 1) fell behind by seconds.
 
 | warm-up: each of the ${fmt(NODES)} nodes beats once, at the 2 s cadence, and comes online | measured |
 | --- | --- |
