@@ -32,6 +32,8 @@ const STOPPED_NODES = 200;
 const FORGED = 1_000;
 /** The publisher sends what is due every this many ms (a timer, not a spin: it shares the cores with the API). */
 const PUBLISH_TICK_MS = 2;
+/** Between the end of the warm-up and phase 1: time for the consumer to write the onlining. */
+const WARMUP_SLACK_MS = 1_000;
 
 interface WorkerInput {
   natsUrl: string;
@@ -93,24 +95,29 @@ async function publisher(input: WorkerInput): Promise<void> {
     await nc.flush();
     return performance.eventLoopUtilization(busyBefore).utilization;
   };
+  const until = async (atMs: number) => {
+    while (Date.now() < atMs) await new Promise((resolve) => setTimeout(resolve, Math.min(20, atMs - Date.now())));
+  };
   port.on('message', async (message: { type: string }) => {
-    if (message.type === 'warmup') {
+    if (message.type === 'phase1') {
+      // Phase 1 is encoded first, each heartbeat stamped with its planned send time: encoding 20,000
+      // a second during the phase would take a third of a core from the API under test, while the
+      // agents it stands for each spend it on their own machine. The start is set far enough ahead
+      // for the encoding and then the warm-up, which runs right before it (no silence in between).
+      const e0 = now();
+      for (let k = 0; k < 2_000; k += 1) encode(k % n, 0);
+      const startAtMs = Date.now() + ((now() - e0) / 2_000) * total * 1.5 + 1_000 + CADENCE_MS + WARMUP_SLACK_MS;
+      const bodies: Uint8Array[] = new Array(total);
+      for (let k = 0; k < total; k += 1) bodies[k] = encode(k % n, Math.floor(k / n) + 2, startAtMs + (k * 1000) / RATE_PER_S);
+      port.postMessage({ type: 'encoded', seconds: (now() - e0) / 1000 });
+      await until(startAtMs - CADENCE_MS - WARMUP_SLACK_MS);
+      port.postMessage({ type: 'warmup-started' });
       await paced(n, (n * 1000) / CADENCE_MS, (i) => {
         lastBeatTimes[i] = now();
         send(i, 1);
       });
       port.postMessage({ type: 'warmup-published' });
-    }
-    if (message.type === 'phase1') {
-      // Encoded before the phase, each heartbeat stamped with its planned send time: encoding 20,000
-      // a second here would take a third of a core from the API under test, while the agents it
-      // stands for each spend it on their own machine. The start is set far enough ahead for the encoding.
-      const e0 = now();
-      for (let k = 0; k < 2_000; k += 1) encode(k % n, 0);
-      const startAtMs = Date.now() + ((now() - e0) / 2_000) * total * 1.5 + 1_000;
-      const bodies: Uint8Array[] = new Array(total);
-      for (let k = 0; k < total; k += 1) bodies[k] = encode(k % n, Math.floor(k / n) + 2, startAtMs + (k * 1000) / RATE_PER_S);
-      while (Date.now() < startAtMs) await new Promise((resolve) => setTimeout(resolve, Math.min(20, startAtMs - Date.now())));
+      await until(startAtMs);
       port.postMessage({ type: 'phase1-started' });
       const busy = await paced(total, RATE_PER_S, (k) => {
         publishTimes[k] = now();
@@ -205,26 +212,9 @@ async function main(): Promise<void> {
       } satisfies WorkerInput,
     });
     await waitFor(worker, 'ready');
-    progress('publisher connected; warm-up');
+    progress('publisher connected; encoding phase 1');
 
-    // Warm-up: every node beats once at the 2 s cadence and comes online: 10,000 state changes and
-    // telemetry samples, written at once. Phase 1 then measures sustained ingestion of nodes that are online.
-    const warmupLags: number[] = [];
-    const stopWarmup = consumer.onProcessed((event) => {
-      if (event.seq === 1) warmupLags.push(event.processedAtMs - lastBeatTimes[index.get(event.nodeId) ?? 0]!);
-    });
-    const warmupStart = now();
-    worker.postMessage({ type: 'warmup' });
-    await waitFor(worker, 'warmup-published');
-    while (nodes.some((node) => consumer.liveState(node.nodeId) !== 'online') && now() - warmupStart < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
-    const onlineAfterS = (now() - warmupStart) / 1000;
-    await consumer.sweep(); // resolves once every state change so far is written
-    const warmup = { onlineAfterS, writtenAfterS: (now() - warmupStart) / 1000, lagP99: percentile(warmupLags, 99), processed: warmupLags.length };
-    stopWarmup();
-    sweepMs.length = 0;
-    progress(`warm-up: ${JSON.stringify(warmup)}`);
-
-    // Phase 1: throughput and lag.
+    // Phase 1's listener first (the worker runs encoding, warm-up and phase 1 on its own schedule).
     const lags = new Float64Array(total);
     const lagOf = new Float64Array(total);
     let processed = 0;
@@ -244,10 +234,33 @@ async function main(): Promise<void> {
       firstPublish = Math.min(firstPublish, published);
       lastProcessed = Math.max(lastProcessed, event.processedAtMs);
     });
-    const encodeStarted = now();
+    const encoded = waitFor<{ type: string; seconds: number }>(worker, 'encoded');
+    const warmupStarted = waitFor(worker, 'warmup-started');
+    const warmupPublished = waitFor(worker, 'warmup-published');
+    const phase1Started = waitFor(worker, 'phase1-started');
+    const phase1Published = waitFor<{ type: string; busy: number }>(worker, 'phase1-published');
     worker.postMessage({ type: 'phase1' });
-    await waitFor(worker, 'phase1-started');
-    const encodeSeconds = (now() - encodeStarted) / 1000;
+    const encodeSeconds = (await encoded).seconds;
+
+    // Warm-up, right before phase 1: every node beats once at the 2 s cadence and comes online:
+    // 10,000 state changes and telemetry samples, written at once. Phase 1 then measures sustained
+    // ingestion of nodes that are online.
+    const warmupLags: number[] = [];
+    const stopWarmup = consumer.onProcessed((event) => {
+      if (event.seq === 1) warmupLags.push(event.processedAtMs - lastBeatTimes[index.get(event.nodeId) ?? 0]!);
+    });
+    await warmupStarted;
+    progress('warm-up');
+    const warmupStart = now();
+    await warmupPublished;
+    while (nodes.some((node) => consumer.liveState(node.nodeId) !== 'online') && now() - warmupStart < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    const onlineAfterS = (now() - warmupStart) / 1000;
+    await consumer.sweep(); // resolves once every state change so far is written
+    const warmup = { onlineAfterS, writtenAfterS: (now() - warmupStart) / 1000, lagP99: percentile(warmupLags, 99), processed: warmupLags.length };
+    stopWarmup();
+    progress(`warm-up: ${JSON.stringify(warmup)}`);
+    await phase1Started;
+    sweepMs.length = 0;
     // For a closer look at the main thread in phase 1 (speedscope, chrome://inspect): HEARTBEATS_BENCH_CPU_PROFILE=/tmp/heartbeats.cpuprofile
     const profilePath = process.env.HEARTBEATS_BENCH_CPU_PROFILE;
     const inspector = profilePath ? new Session() : null;
@@ -259,7 +272,7 @@ async function main(): Promise<void> {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const phase1Start = now();
-    const { busy: publisherBusy } = await waitFor<{ type: string; busy: number }>(worker, 'phase1-published');
+    const { busy: publisherBusy } = await phase1Published;
     const publishSeconds = (now() - phase1Start) / 1000;
     // Wait for the consumer to work through what is queued: until all are processed, or no progress for 3 s.
     let lastCount = -1;
@@ -392,8 +405,8 @@ ${fmt(NODES)} registered nodes, each with its own heartbeat key (32 bytes, issue
 SecretBox and opened once into the consumer's memory). Every heartbeat is a MAC envelope: HMAC-SHA256 over
 \`anneal-mac-v1\\n<subject>\\n\` and the heartbeat JSON's bytes as sent (\`libs/providers/src/community/protocol/mac-envelope.ts\`).
 A worker thread stands in for the agents and publishes through the real NATS, paced by a ${PUBLISH_TICK_MS} ms timer: warm-up and
-phase 2 heartbeats are built, stamped and MACed as they are sent; phase 1's ${fmt(RATE_PER_S * THROUGHPUT_S)} are MACed before the phase
-(${fmt(encodeSeconds, 1)} s), each stamped with its planned send time, because encoding them at that rate would take about a third of a
+phase 2 heartbeats are built, stamped and MACed as they are sent; phase 1's ${fmt(RATE_PER_S * THROUGHPUT_S)} are MACed before the warm-up
+(${fmt(encodeSeconds, 1)} s; phase 1 starts ${fmt(WARMUP_SLACK_MS / 1000, 0)} s after the warm-up), each stamped with its planned send time, because encoding them at that rate would take about a third of a
 core from the API under test (the publishing thread was busy ${fmt(publisherBusy * 100)}% of phase 1). The API module runs in the main
 thread against a fresh PostgreSQL database: the heartbeat consumer (MAC check against the node's key with a timing-safe compare,
 JSON, the hand-written heartbeat validator, seq, in-memory state machine) and the sweep every ${SWEEP_INTERVAL_MS} ms with its batched,
