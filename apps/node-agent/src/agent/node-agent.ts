@@ -281,6 +281,9 @@ export class NodeAgent {
       },
     });
     const statusWatch = this.watchStatus(nc);
+    // Connected means reachable: the server has the control subscription before anyone is told
+    // (a drain or cancel sent right after would otherwise be lost).
+    await nc.flush().catch(() => undefined);
     this.setConnected(true);
     this.logger.info('connected to NATS', { nodeId: this.identity.nodeId, server: nc.getServer() });
     const consumer = this.consumeAssignments(nc, sessionStop.signal);
