@@ -32,6 +32,7 @@ import { AttemptLifecycle } from '../modules/jobs/attempt-lifecycle.service.js';
 import { COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, STORAGE_PORT } from '../modules/jobs/jobs.ports.js';
 import { SchedulerService } from '../modules/jobs/scheduler.service.js';
 import { QueueSignal } from '../modules/jobs/queue-signal.js';
+import { newJob } from '../modules/jobs/new-job.js';
 import { NodesConsumer } from '../modules/nodes/nodes.consumer.js';
 import { createNativeNodeKeys } from '../modules/nodes/native-envelope.js';
 import { machineLine, percentile, writeBenchmarkSection } from './bench-doc.js';
@@ -287,41 +288,29 @@ class Cluster {
   }
 
   private jobRow(jobId: string, holdId: string, at: Date): Job {
-    return {
-      id: jobId,
-      orgId: this.customerOrgId,
-      createdBy: randomUUID(),
-      name: 'Llama-3.2-1B lora',
-      status: 'queued',
-      recipe: { ...RECIPE, validationPrompts: [] },
-      datasetId: this.datasetId,
-      resources: { gpuModel: 'RTX 4090', gpuCount: 1 },
-      providerAllowlist: ['community'],
-      maxPriceMicrosPerGpuHour: null,
-      budgetCapMicros: null,
-      holdMicros: HOLD_MICROS,
-      holdId,
-      submittedQuote: null,
-      steps: RECIPE.steps,
-      maxDurationSeconds: 3_600,
-      maxAttempts: 3,
-      attemptCount: 0,
-      failedRounds: 0,
-      idempotencyKey: null,
-      requestHash: 'bench',
-      waitReason: 'Waiting for the scheduler to match an offer.',
-      nextAttemptAt: at,
-      lastCheckpointKey: null,
-      finalMessage: null,
-      cancelRequestedAt: null,
-      artifactKeys: [],
-      costMicros: 0n,
-      runtimeSeconds: null,
-      createdAt: at,
-      updatedAt: at,
-      startedAt: null,
-      finishedAt: null,
-    } as Job;
+    return newJob(
+      {
+        id: jobId,
+        orgId: this.customerOrgId,
+        createdBy: randomUUID(),
+        name: 'Llama-3.2-1B lora',
+        recipe: { ...RECIPE, validationPrompts: [] },
+        datasetId: this.datasetId,
+        resources: { gpuModel: 'RTX 4090', gpuCount: 1 },
+        providerAllowlist: ['community'],
+        maxPriceMicrosPerGpuHour: null,
+        budgetCapMicros: null,
+        holdMicros: HOLD_MICROS,
+        holdId,
+        submittedQuote: null,
+        steps: RECIPE.steps,
+        maxDurationSeconds: 3_600,
+        maxAttempts: 3,
+        idempotencyKey: null,
+        requestHash: 'bench',
+      },
+      at,
+    );
   }
 
   private async insertJobs(jobs: Job[]): Promise<void> {

@@ -19,6 +19,7 @@ import { JobLog } from './entities/job-log.entity.js';
 import { JobMetric } from './entities/job-metric.entity.js';
 import { Job, type JobRecipe, type SubmittedQuote } from './entities/job.entity.js';
 import { canTransition, isTerminal, type JobStatus } from './job-state.js';
+import { newJob } from './new-job.js';
 import { QueueSignal } from './queue-signal.js';
 import {
   BILLING_PORT,
@@ -135,41 +136,29 @@ export class JobsService {
       : null;
 
     const hold = await this.billing.placeJobHold({ orgId: principal.orgId, jobId, amountMicros: holdMicros });
-    const job: Job = {
-      id: jobId,
-      orgId: principal.orgId,
-      createdBy: principal.userId,
-      name,
-      status: 'queued',
-      recipe,
-      datasetId: dataset.id,
-      resources: { gpuModel: dto.resources.gpuModel, minVramGb: dto.resources.minVramGb, gpuCount: dto.resources.gpuCount, region: dto.resources.region },
-      providerAllowlist: allowlist,
-      maxPriceMicrosPerGpuHour: maxPrice,
-      budgetCapMicros: budgetCap,
-      holdMicros,
-      holdId: hold.holdId,
-      submittedQuote,
-      steps,
-      maxDurationSeconds: dto.maxDurationSeconds ?? 86_400,
-      maxAttempts: dto.maxAttempts ?? 3,
-      attemptCount: 0,
-      failedRounds: 0,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash,
-      waitReason: 'Waiting for the scheduler to match an offer.',
-      nextAttemptAt: now,
-      lastCheckpointKey: null,
-      finalMessage: null,
-      cancelRequestedAt: null,
-      artifactKeys: [],
-      costMicros: 0n,
-      runtimeSeconds: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      finishedAt: null,
-    };
+    const job = newJob(
+      {
+        id: jobId,
+        orgId: principal.orgId,
+        createdBy: principal.userId,
+        name,
+        recipe,
+        datasetId: dataset.id,
+        resources: { gpuModel: dto.resources.gpuModel, minVramGb: dto.resources.minVramGb, gpuCount: dto.resources.gpuCount, region: dto.resources.region },
+        providerAllowlist: allowlist,
+        maxPriceMicrosPerGpuHour: maxPrice,
+        budgetCapMicros: budgetCap,
+        holdMicros,
+        holdId: hold.holdId,
+        submittedQuote,
+        steps,
+        maxDurationSeconds: dto.maxDurationSeconds ?? 86_400,
+        maxAttempts: dto.maxAttempts ?? 3,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash,
+      },
+      now,
+    );
     try {
       await this.dataSource.transaction(async (manager) => {
         await manager.insert(Job, job);

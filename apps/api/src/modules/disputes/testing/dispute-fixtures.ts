@@ -10,6 +10,7 @@ import { JobLog } from '../../jobs/entities/job-log.entity.js';
 import { JobMetric } from '../../jobs/entities/job-metric.entity.js';
 import { Job } from '../../jobs/entities/job.entity.js';
 import type { JobStatus } from '../../jobs/job-state.js';
+import { newJob } from '../../jobs/new-job.js';
 import { Node } from '../../nodes/entities/node.entity.js';
 
 /** Test data for disputes and the admin side: rows as the real flows leave them, without agents. */
@@ -128,39 +129,28 @@ export async function seedEndedAttempt(
 
 /** A jobs row in `status` (no hold unless the caller places one). */
 export function jobRow(jobId: string, orgId: string, userId: string, status: JobStatus, at: Date) {
-  return {
-    id: jobId,
-    orgId,
-    createdBy: userId,
-    name: 'llama-support-bot',
-    status,
-    recipe: { baseModelId: 'meta-llama/Llama-3.1-8B', method: 'lora', precision: 'bf16', quantization: 'none', sequenceLength: 2048, batchSize: 8, gradientAccumulation: 1, steps: 1000, validationPrompts: [] },
-    datasetId: newId(),
-    resources: { gpuModel: 'rtx-4090', gpuCount: 1 },
-    providerAllowlist: ['community'],
-    maxPriceMicrosPerGpuHour: null,
-    budgetCapMicros: null,
-    holdMicros: 0n,
-    holdId: null,
-    submittedQuote: null,
-    steps: 1000,
-    maxDurationSeconds: 86_400,
-    maxAttempts: 1,
-    attemptCount: 1,
-    failedRounds: 0,
-    idempotencyKey: null,
-    requestHash: null,
-    waitReason: null,
-    nextAttemptAt: at,
-    lastCheckpointKey: null,
-    finalMessage: null,
-    cancelRequestedAt: null,
-    artifactKeys: [],
-    costMicros: 0n,
-    runtimeSeconds: null,
-    createdAt: new Date(at.getTime() - 2 * MIN),
-    updatedAt: at,
-    startedAt: null,
-    finishedAt: null,
-  };
+  const job = newJob(
+    {
+      id: jobId,
+      orgId,
+      createdBy: userId,
+      name: 'llama-support-bot',
+      recipe: { baseModelId: 'meta-llama/Llama-3.1-8B', method: 'lora', precision: 'bf16', quantization: 'none', sequenceLength: 2048, batchSize: 8, gradientAccumulation: 1, steps: 1000, validationPrompts: [] },
+      datasetId: newId(),
+      resources: { gpuModel: 'rtx-4090', gpuCount: 1 },
+      providerAllowlist: ['community'],
+      maxPriceMicrosPerGpuHour: null,
+      budgetCapMicros: null,
+      holdMicros: 0n,
+      holdId: null,
+      submittedQuote: null,
+      steps: 1000,
+      maxDurationSeconds: 86_400,
+      maxAttempts: 1,
+      idempotencyKey: null,
+      requestHash: null,
+    },
+    at,
+  );
+  return { ...job, status, attemptCount: 1, waitReason: null, createdAt: new Date(at.getTime() - 2 * MIN) };
 }
