@@ -34,6 +34,8 @@ const MAX_PROVISIONS_IN_FLIGHT = 2_000;
 const SKIP_MEMORY_MS = 10 * 60_000;
 const PROVISIONING_TIMEOUT_MS = 10 * 60_000;
 const SHUTDOWN_GRACE_MS = 5_000;
+/** A job a round may claim (alias `j`). */
+const DUE = "j.status = 'queued' AND j.next_attempt_at <= :now AND j.cancel_requested_at IS NULL";
 
 export function attemptTokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -153,7 +155,7 @@ export class SchedulerService implements OnApplicationShutdown {
       const now = this.clock.now();
       const claimed: Job[] = await manager
         .createQueryBuilder(Job, 'j')
-        .where("j.status = 'queued' AND j.next_attempt_at <= :now AND j.cancel_requested_at IS NULL", { now })
+        .where(DUE, { now })
         .orderBy('j.next_attempt_at', 'ASC')
         .limit(limit)
         .setLock('pessimistic_write')
@@ -234,12 +236,10 @@ export class SchedulerService implements OnApplicationShutdown {
   }
 
   private async anyDue(): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      "SELECT 1 FROM jobs WHERE status = 'queued' AND next_attempt_at <= $1 AND cancel_requested_at IS NULL LIMIT 1",
-      [this.clock.now()],
-    );
-    return rows.length > 0;
+    const due = await this.dataSource.manager.createQueryBuilder(Job, 'j').select('1').where(DUE, { now: this.clock.now() }).limit(1).getRawOne();
+    return due !== undefined;
   }
+
 
   /** The listing of offers rounds share for OFFERS_TTL_MS, with the offers they have taken. */
   private currentRound(): Promise<Round> {
