@@ -10,6 +10,7 @@ import { PrivacySection } from './privacy-section.js';
 import { AcceptInvite, OrgMembers, type Member } from './org-members.js';
 import { TwoFactorSection } from './two-factor-section.js';
 import { useLocation } from '../../../lib/router.js';
+import { DataTable } from '../../../components/data-table.js';
 
 
 function OrganizationsSection({ me }: { me: Me }) {
@@ -31,28 +32,18 @@ function OrganizationsSection({ me }: { me: Me }) {
   return (
     <section className="card" aria-labelledby="orgs-heading">
       <h2 id="orgs-heading">Organizations</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Your role</th>
-              <th scope="col">Provider</th>
-            </tr>
-          </thead>
-          <tbody>
-            {me.organizations.map((org) => (
-              <tr key={org.id}>
-                <td>
-                  {org.name} {org.personal ? <span className="badge">personal</span> : null} {org.id === me.actingOrgId ? <span className="badge badge-ok">acting</span> : null}
-                </td>
-                <td>{org.role}</td>
-                <td>{org.providerEnabled ? 'enabled' : '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={['Name', 'Your role', 'Provider']}>
+        {me.organizations.map((org) => (
+          <tr key={org.id}>
+            <td>
+              {org.name} {org.personal ? <span className="badge">personal</span> : null} {org.id === me.actingOrgId ? <span className="badge badge-ok">acting</span> : null}
+            </td>
+            <td>{org.role}</td>
+            <td>{org.providerEnabled ? 'enabled' : '—'}</td>
+          </tr>
+        ))}
+      
+      </DataTable>
       <h3>Members of the acting organization</h3>
       {members.isPending ? <Loading /> : null}
       <ErrorMessage error={members.error} />

@@ -8,6 +8,7 @@ import { formatPrice } from '../../../lib/money.js';
 import { useDebouncedValue } from '../../../lib/use-debounced-value.js';
 import { useApi } from '../../auth/hooks/use-session.js';
 import { adminNodes, adminUsers, moderationQueue, quarantineNode, reinstateUser, releaseNode, reviewModeration, searchAudit, suspendUser } from '../api/admin.api.js';
+import { DataTable } from '../../../components/data-table.js';
 
 /** Asks for the sentence an admin action needs; null when the admin backs out. */
 function ask(question: string): string | null {
@@ -42,53 +43,39 @@ export function AdminUsersPage() {
         <ErrorMessage error={users.error ?? act.error} />
         {users.data?.items.length === 0 ? <EmptyState title="No users match" /> : null}
         {users.data && users.data.items.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">2FA</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.data.items.map((u) => (
-                  <tr key={u.id}>
-                    <td>
-                      {u.name} <span className="muted">{u.email ?? '(deleted)'}</span> {u.isAdmin ? <span className="badge">admin</span> : null}
-                      {u.flagged ? <span className="badge badge-warn">flagged by moderation</span> : null}
-                    </td>
-                    <td>{u.status === 'active' ? <span className="badge badge-ok">active</span> : <span className="badge badge-off">{u.status}</span>}</td>
-                    <td>{u.twoFactorEnabled ? 'on' : 'off'}</td>
-                    <td>{formatDate(u.createdAt).slice(0, 10)}</td>
-                    <td>
-                      {u.status === 'suspended' ? (
-                        <button type="button" className="secondary small" onClick={() => act.mutate({ id: u.id, suspend: false })}>
-                          Reinstate
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="danger small"
-                          aria-label={`Suspend ${u.name}`}
-                          onClick={() => {
-                            const reason = ask(`Why suspend ${u.email ?? u.name}? (they are told)`);
-                            if (reason) act.mutate({ id: u.id, suspend: true, reason });
-                          }}
-                        >
-                          Suspend
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['User', 'Status', '2FA', 'Joined', { label: <span className="visually-hidden">Actions</span> }]}>
+            {users.data.items.map((u) => (
+              <tr key={u.id}>
+                <td>
+                  {u.name} <span className="muted">{u.email ?? '(deleted)'}</span> {u.isAdmin ? <span className="badge">admin</span> : null}
+                  {u.flagged ? <span className="badge badge-warn">flagged by moderation</span> : null}
+                </td>
+                <td>{u.status === 'active' ? <span className="badge badge-ok">active</span> : <span className="badge badge-off">{u.status}</span>}</td>
+                <td>{u.twoFactorEnabled ? 'on' : 'off'}</td>
+                <td>{formatDate(u.createdAt).slice(0, 10)}</td>
+                <td>
+                  {u.status === 'suspended' ? (
+                    <button type="button" className="secondary small" onClick={() => act.mutate({ id: u.id, suspend: false })}>
+                      Reinstate
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger small"
+                      aria-label={`Suspend ${u.name}`}
+                      onClick={() => {
+                        const reason = ask(`Why suspend ${u.email ?? u.name}? (they are told)`);
+                        if (reason) act.mutate({ id: u.id, suspend: true, reason });
+                      }}
+                    >
+                      Suspend
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>
@@ -118,62 +105,47 @@ export function AdminNodesPage() {
         <ErrorMessage error={nodes.error ?? act.error} />
         {nodes.data?.items.length === 0 ? <EmptyState title="No nodes" /> : null}
         {nodes.data && nodes.data.items.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Node</th>
-                  <th scope="col">State</th>
-                  <th scope="col">GPUs</th>
-                  <th scope="col" className="num">Price / GPU-h</th>
-                  <th scope="col" className="num">Reliability</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {nodes.data.items.map((n) => (
-                  <tr key={n.id}>
-                    <td>
-                      {n.hostname} {n.simulated ? <span className="badge">simulated</span> : null}
-                      <small className="muted range">heartbeat {formatRelative(n.lastHeartbeatAt)}</small>
-                    </td>
-                    <td>
-                      {n.state}
-                      {n.quarantinedAt ? <span className="badge badge-off" title={n.quarantineReason ?? ''}>quarantined</span> : null}
-                    </td>
-                    <td>
-                      {n.gpuCount}× {n.gpuName}
-                    </td>
-                    <td className="num">{formatPrice(n.priceMicrosPerGpuHour)}</td>
-                    <td className="num">
-                      {n.reliability === null ? '—' : `${(n.reliability * 100).toFixed(1)}%`}
-                      {n.reliabilityPenalty > 0 ? <small className="muted range">penalty {(n.reliabilityPenalty * 100).toFixed(0)}%</small> : null}
-                    </td>
-                    <td>
-                      {n.quarantinedAt ? (
-                        <button type="button" className="secondary small" onClick={() => act.mutate({ id: n.id, reason: null })}>
-                          Release
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="danger small"
-                          onClick={() => {
-                            const reason = ask(`Why quarantine ${n.hostname}? (the provider is told)`);
-                            if (reason) act.mutate({ id: n.id, reason });
-                          }}
-                        >
-                          Quarantine
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['Node', 'State', 'GPUs', { label: 'Price / GPU-h', className: 'num' }, { label: 'Reliability', className: 'num' }, { label: <span className="visually-hidden">Actions</span> }]}>
+            {nodes.data.items.map((n) => (
+              <tr key={n.id}>
+                <td>
+                  {n.hostname} {n.simulated ? <span className="badge">simulated</span> : null}
+                  <small className="muted range">heartbeat {formatRelative(n.lastHeartbeatAt)}</small>
+                </td>
+                <td>
+                  {n.state}
+                  {n.quarantinedAt ? <span className="badge badge-off" title={n.quarantineReason ?? ''}>quarantined</span> : null}
+                </td>
+                <td>
+                  {n.gpuCount}× {n.gpuName}
+                </td>
+                <td className="num">{formatPrice(n.priceMicrosPerGpuHour)}</td>
+                <td className="num">
+                  {n.reliability === null ? '—' : `${(n.reliability * 100).toFixed(1)}%`}
+                  {n.reliabilityPenalty > 0 ? <small className="muted range">penalty {(n.reliabilityPenalty * 100).toFixed(0)}%</small> : null}
+                </td>
+                <td>
+                  {n.quarantinedAt ? (
+                    <button type="button" className="secondary small" onClick={() => act.mutate({ id: n.id, reason: null })}>
+                      Release
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger small"
+                      onClick={() => {
+                        const reason = ask(`Why quarantine ${n.hostname}? (the provider is told)`);
+                        if (reason) act.mutate({ id: n.id, reason });
+                      }}
+                    >
+                      Quarantine
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>
@@ -260,30 +232,19 @@ export function AdminAuditPage() {
         <ErrorMessage error={audit.error} />
         {audit.data?.items.length === 0 ? <EmptyState title="No entries match" /> : null}
         {audit.data && audit.data.items.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Target</th>
-                </tr>
-              </thead>
-              <tbody>
-                {audit.data.items.map((a) => (
-                  <tr key={a.id}>
-                    <td>{formatDate(a.occurredAt)}</td>
-                    <td>
-                      <code>{a.action}</code>
-                    </td>
-                    <td className="mono">{a.actorRef ?? a.actorUserId?.slice(0, 8) ?? 'system'}</td>
-                    <td className="mono">{a.targetType ? `${a.targetType} ${a.targetId?.slice(0, 8) ?? ''}` : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['When', 'Action', 'Actor', 'Target']}>
+            {audit.data.items.map((a) => (
+              <tr key={a.id}>
+                <td>{formatDate(a.occurredAt)}</td>
+                <td>
+                  <code>{a.action}</code>
+                </td>
+                <td className="mono">{a.actorRef ?? a.actorUserId?.slice(0, 8) ?? 'system'}</td>
+                <td className="mono">{a.targetType ? `${a.targetType} ${a.targetId?.slice(0, 8) ?? ''}` : '—'}</td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>

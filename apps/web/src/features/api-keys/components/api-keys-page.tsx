@@ -7,6 +7,7 @@ import { EmptyState, Loading, Notice, PageHeader } from '../../../components/sta
 import { formatDate, formatRelative } from '../../../lib/duration.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { createApiKey, listApiKeys, revokeApiKey, SCOPES, type ApiKey, type Scope } from '../api/api-keys.api.js';
+import { DataTable } from '../../../components/data-table.js';
 
 const DEFAULT_SCOPES: Scope[] = ['jobs:read', 'jobs:write', 'datasets:read', 'datasets:write'];
 
@@ -92,50 +93,37 @@ export function ApiKeysPage() {
         <ErrorMessage error={revoke.error} />
         {keys.data && keys.data.length === 0 ? <EmptyState title="No API keys yet">Create one above to call the API from scripts and CI.</EmptyState> : null}
         {keys.data && keys.data.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data.map((key) => (
-                  <tr key={key.id} data-testid={`api-key-${key.prefix}`}>
-                    <td>{key.name}</td>
-                    <td>
-                      <code>{key.prefix}…</code>
-                    </td>
-                    <td className="scope-list">{key.scopes.join(', ')}</td>
-                    <td>{formatDate(key.createdAt)}</td>
-                    <td>{formatRelative(key.lastUsedAt)}</td>
-                    <td>
-                      {key.revokedAt ? (
-                        <span className="badge badge-off">revoked</span>
-                      ) : (
-                        <button
-                          type="button"
-                          className="danger small"
-                          aria-label={`Revoke ${key.name}`}
-                          disabled={revoke.isPending}
-                          onClick={() => {
-                            if (window.confirm(`Revoke “${key.name}”? Anything using it stops working at once.`)) revoke.mutate(key.id);
-                          }}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['Name', 'Prefix', 'Scopes', 'Created', 'Last used', 'Status']}>
+            {keys.data.map((key) => (
+              <tr key={key.id} data-testid={`api-key-${key.prefix}`}>
+                <td>{key.name}</td>
+                <td>
+                  <code>{key.prefix}…</code>
+                </td>
+                <td className="scope-list">{key.scopes.join(', ')}</td>
+                <td>{formatDate(key.createdAt)}</td>
+                <td>{formatRelative(key.lastUsedAt)}</td>
+                <td>
+                  {key.revokedAt ? (
+                    <span className="badge badge-off">revoked</span>
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger small"
+                      aria-label={`Revoke ${key.name}`}
+                      disabled={revoke.isPending}
+                      onClick={() => {
+                        if (window.confirm(`Revoke “${key.name}”? Anything using it stops working at once.`)) revoke.mutate(key.id);
+                      }}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>

@@ -8,6 +8,7 @@ import { formatMicros, parseDollars } from '../../../lib/money.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { createTopUp, getBalance, getInvoice, getStatement, listInvoices, simulatePayment, type TopUp } from '../api/billing.api.js';
 import { StatementTable } from './statement-table.js';
+import { DataTable } from '../../../components/data-table.js';
 
 function newIdempotencyKey(): string {
   return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
@@ -91,36 +92,23 @@ function Invoices() {
       <ErrorMessage error={invoices.error} />
       {invoices.data?.invoices.length === 0 ? <EmptyState title="No invoices yet">An invoice is made for each calendar month with activity.</EmptyState> : null}
       {invoices.data && invoices.data.invoices.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Period</th>
-                <th scope="col" className="num">Charges</th>
-                <th scope="col" className="num">Credits</th>
-                <th scope="col" className="num">Top-ups</th>
-                <th scope="col" className="num">Total</th>
-                <th scope="col">Lines</th>
-              </tr>
-            </thead>
-            <tbody>
-              {invoices.data.invoices.map((invoice) => (
-                <tr key={invoice.id}>
-                  <td>{invoice.period}</td>
-                  <td className="num">{formatMicros(invoice.charges.micros)}</td>
-                  <td className="num">{formatMicros(invoice.credits.micros)}</td>
-                  <td className="num">{formatMicros(invoice.topUps.micros)}</td>
-                  <td className="num">{formatMicros(invoice.total.micros)}</td>
-                  <td>
-                    <button type="button" className="link-button" aria-expanded={open === invoice.id} onClick={() => setOpen(open === invoice.id ? null : invoice.id)}>
-                      {invoice.lineCount} lines
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Period', { label: 'Charges', className: 'num' }, { label: 'Credits', className: 'num' }, { label: 'Top-ups', className: 'num' }, { label: 'Total', className: 'num' }, 'Lines']}>
+          {invoices.data.invoices.map((invoice) => (
+            <tr key={invoice.id}>
+              <td>{invoice.period}</td>
+              <td className="num">{formatMicros(invoice.charges.micros)}</td>
+              <td className="num">{formatMicros(invoice.credits.micros)}</td>
+              <td className="num">{formatMicros(invoice.topUps.micros)}</td>
+              <td className="num">{formatMicros(invoice.total.micros)}</td>
+              <td>
+                <button type="button" className="link-button" aria-expanded={open === invoice.id} onClick={() => setOpen(open === invoice.id ? null : invoice.id)}>
+                  {invoice.lineCount} lines
+                </button>
+              </td>
+            </tr>
+          ))}
+        
+        </DataTable>
       ) : null}
       {open && detail.isPending ? <Loading /> : null}
       <ErrorMessage error={detail.error} />

@@ -6,6 +6,7 @@ import { formatMicros } from '../../../lib/money.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { getEarnings, listPayouts } from '../api/billing.api.js';
 import { StatementTable } from './statement-table.js';
+import { DataTable } from '../../../components/data-table.js';
 
 /** A provider's payable balance, payouts, and the earnings lines behind them. */
 export function EarningsPage() {
@@ -50,28 +51,16 @@ export function EarningsPage() {
         <ErrorMessage error={payouts.error} />
         {payouts.data?.payouts.length === 0 ? <EmptyState title="No payouts yet" /> : null}
         {payouts.data && payouts.data.payouts.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Paid</th>
-                  <th scope="col">Earnings up to</th>
-                  <th scope="col" className="num">
-                    Amount
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {payouts.data.payouts.map((p) => (
-                  <tr key={p.id}>
-                    <td>{formatDate(p.createdAt)}</td>
-                    <td>{formatDate(p.earningsUpTo)}</td>
-                    <td className="num">{formatMicros(p.amount.micros)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['Paid', 'Earnings up to', { label: 'Amount', className: 'num' }]}>
+            {payouts.data.payouts.map((p) => (
+              <tr key={p.id}>
+                <td>{formatDate(p.createdAt)}</td>
+                <td>{formatDate(p.earningsUpTo)}</td>
+                <td className="num">{formatMicros(p.amount.micros)}</td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>

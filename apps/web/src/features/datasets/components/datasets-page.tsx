@@ -6,6 +6,7 @@ import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { deleteDataset, downloadDataset, listDatasets, type Dataset } from '../api/datasets.api.js';
 import { formatBytes } from '../lib/upload.js';
 import { UploadDataset } from './upload-dataset.js';
+import { DataTable } from '../../../components/data-table.js';
 
 function StatusCell({ dataset }: { dataset: Dataset }) {
   if (dataset.status === 'failed') return <span className="badge badge-off">failed: {dataset.failureCode ?? 'unknown'}</span>;
@@ -38,59 +39,43 @@ export function DatasetsPage() {
         <ErrorMessage error={datasets.error ?? remove.error ?? download.error} />
         {datasets.data && items.length === 0 ? <EmptyState title="No datasets yet">Upload one above to train on it.</EmptyState> : null}
         {items.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Format</th>
-                  <th scope="col" className="num">Size</th>
-                  <th scope="col" className="num">Samples</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Deleted on</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((d) => (
-                  <tr key={d.id} data-testid={`dataset-${d.name}`}>
-                    <td>
-                      {d.name}
-                      <small className="muted range mono">{d.sha256.slice(0, 12)}…</small>
-                    </td>
-                    <td>{d.format}</td>
-                    <td className="num">{formatBytes(d.sizeBytes)}</td>
-                    <td className="num">{d.sampleCount?.toLocaleString('en-US') ?? '—'}</td>
-                    <td>
-                      <StatusCell dataset={d} />
-                    </td>
-                    <td>{d.deleteAfterTraining ? 'after training' : formatDate(d.expiresAt).slice(0, 10)}</td>
-                    <td>
-                      <div className="row">
-                        {d.status === 'ready' ? (
-                          <button type="button" className="secondary small" onClick={() => download.mutate(d.id)} aria-label={`Download ${d.name}`}>
-                            Download
-                          </button>
-                        ) : null}
-                        <button
-                          type="button"
-                          className="danger small"
-                          aria-label={`Delete ${d.name}`}
-                          onClick={() => {
-                            if (window.confirm(`Delete “${d.name}”? This cannot be undone.`)) remove.mutate(d.id);
-                          }}
-                        >
-                          Delete
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['Name', 'Format', { label: 'Size', className: 'num' }, { label: 'Samples', className: 'num' }, 'Status', 'Deleted on', { label: <span className="visually-hidden">Actions</span> }]}>
+            {items.map((d) => (
+              <tr key={d.id} data-testid={`dataset-${d.name}`}>
+                <td>
+                  {d.name}
+                  <small className="muted range mono">{d.sha256.slice(0, 12)}…</small>
+                </td>
+                <td>{d.format}</td>
+                <td className="num">{formatBytes(d.sizeBytes)}</td>
+                <td className="num">{d.sampleCount?.toLocaleString('en-US') ?? '—'}</td>
+                <td>
+                  <StatusCell dataset={d} />
+                </td>
+                <td>{d.deleteAfterTraining ? 'after training' : formatDate(d.expiresAt).slice(0, 10)}</td>
+                <td>
+                  <div className="row">
+                    {d.status === 'ready' ? (
+                      <button type="button" className="secondary small" onClick={() => download.mutate(d.id)} aria-label={`Download ${d.name}`}>
+                        Download
+                      </button>
+                    ) : null}
+                    <button
+                      type="button"
+                      className="danger small"
+                      aria-label={`Delete ${d.name}`}
+                      onClick={() => {
+                        if (window.confirm(`Delete “${d.name}”? This cannot be undone.`)) remove.mutate(d.id);
+                      }}
+                    >
+                      Delete
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>

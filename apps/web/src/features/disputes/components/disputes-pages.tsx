@@ -10,37 +10,26 @@ import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { DISPUTE_REASONS, getDispute, listDisputes, openDispute, reasonLabel, respondDispute, type DisputeReason, type DisputeSummary } from '../api/disputes.api.js';
 import { DisputeStatusBadge } from './dispute-status.js';
 import { DisputeView } from './dispute-view.js';
+import { DataTable } from '../../../components/data-table.js';
 
 export function DisputesTable({ items, basePath }: { items: DisputeSummary[]; basePath: string }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Opened</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Your side</th>
-            <th scope="col" className="num">Charged</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((d) => (
-            <tr key={d.id} data-testid="dispute-row">
-              <td>
-                <Link to={`${basePath}/${d.id}`}>{formatDate(d.createdAt)}</Link>
-              </td>
-              <td>{reasonLabel(d.reason)}</td>
-              <td>{d.role}</td>
-              <td className="num">{formatMicros(d.charged.micros)}</td>
-              <td>
-                <DisputeStatusBadge status={d.status} resolution={d.resolution} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={['Opened', 'Reason', 'Your side', { label: 'Charged', className: 'num' }, 'Status']}>
+      {items.map((d) => (
+        <tr key={d.id} data-testid="dispute-row">
+          <td>
+            <Link to={`${basePath}/${d.id}`}>{formatDate(d.createdAt)}</Link>
+          </td>
+          <td>{reasonLabel(d.reason)}</td>
+          <td>{d.role}</td>
+          <td className="num">{formatMicros(d.charged.micros)}</td>
+          <td>
+            <DisputeStatusBadge status={d.status} resolution={d.resolution} />
+          </td>
+        </tr>
+      ))}
+    
+    </DataTable>
   );
 }
 

@@ -9,6 +9,7 @@ import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { cancelJob, getJob, jobArtifacts, jobEvents, jobLogs, jobMetrics, TERMINAL, type Job } from '../api/jobs.api.js';
 import { OpenDisputeForm } from '../../disputes/components/disputes-pages.js';
 import { JobStatusBadge } from './job-status.js';
+import { DataTable } from '../../../components/data-table.js';
 
 const POLL_MS = 2_000;
 
@@ -190,37 +191,24 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
             {data.attempts.length === 0 ? (
               <p className="muted">No machine yet.</p>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">#</th>
-                      <th scope="col">Where</th>
-                      <th scope="col" className="num">Price / GPU-h</th>
-                      <th scope="col">Status</th>
-                      <th scope="col" className="num">Billed</th>
-                      <th scope="col" className="num">Cost</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.attempts.map((a) => (
-                      <tr key={a.id}>
-                        <td>{a.number}</td>
-                        <td>
-                          {a.gpuCount}× {a.gpuModel} <span className="muted">({a.providerKind})</span>
-                        </td>
-                        <td className="num">{formatPrice(a.priceMicrosPerGpuHour)}</td>
-                        <td>
-                          {a.status}
-                          {a.endReason ? <span className="muted"> — {a.endReason.replace(/_/g, ' ')}</span> : null}
-                        </td>
-                        <td className="num">{a.billableSeconds !== null ? formatDuration(a.billableSeconds) : '—'}</td>
-                        <td className="num">{formatMicros(a.costMicros)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable columns={['#', 'Where', { label: 'Price / GPU-h', className: 'num' }, 'Status', { label: 'Billed', className: 'num' }, { label: 'Cost', className: 'num' }]}>
+                {data.attempts.map((a) => (
+                  <tr key={a.id}>
+                    <td>{a.number}</td>
+                    <td>
+                      {a.gpuCount}× {a.gpuModel} <span className="muted">({a.providerKind})</span>
+                    </td>
+                    <td className="num">{formatPrice(a.priceMicrosPerGpuHour)}</td>
+                    <td>
+                      {a.status}
+                      {a.endReason ? <span className="muted"> — {a.endReason.replace(/_/g, ' ')}</span> : null}
+                    </td>
+                    <td className="num">{a.billableSeconds !== null ? formatDuration(a.billableSeconds) : '—'}</td>
+                    <td className="num">{formatMicros(a.costMicros)}</td>
+                  </tr>
+                ))}
+              
+              </DataTable>
             )}
           </section>
           {!live ? <OpenDisputeForm jobId={jobId} attempts={data.attempts} /> : null}

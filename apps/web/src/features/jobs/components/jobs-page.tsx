@@ -7,6 +7,7 @@ import { Link } from '../../../lib/router.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
 import { listJobs, TERMINAL } from '../api/jobs.api.js';
 import { JobStatusBadge } from './job-status.js';
+import { DataTable } from '../../../components/data-table.js';
 
 export function JobsPage() {
   const api = useApi();
@@ -36,38 +37,25 @@ export function JobsPage() {
           </EmptyState>
         ) : null}
         {list.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Estimate</th>
-                  <th scope="col" className="num">Cost</th>
-                  <th scope="col">Submitted</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((job) => (
-                  <tr key={job.id} data-testid="job-row">
-                    <td>
-                      <Link to={`/jobs/${job.id}`}>{job.name ?? job.id.slice(0, 8)}</Link>
-                    </td>
-                    <td>
-                      <JobStatusBadge status={job.status} />
-                    </td>
-                    <td>
-                      {String(job.recipe.baseModelId)} <span className="muted">{String(job.recipe.method)}</span>
-                    </td>
-                    <td>{job.estimate ? `~${formatDuration(job.estimate.runtimeSeconds.p50)}, ~${formatMicros(job.estimate.costMicros.p50)}` : '—'}</td>
-                    <td className="num">{formatMicros(TERMINAL.includes(job.status) ? job.actual.costMicros : job.costSoFarMicros)}</td>
-                    <td>{formatDate(job.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['Job', 'Status', 'Model', 'Estimate', { label: 'Cost', className: 'num' }, 'Submitted']}>
+            {list.map((job) => (
+              <tr key={job.id} data-testid="job-row">
+                <td>
+                  <Link to={`/jobs/${job.id}`}>{job.name ?? job.id.slice(0, 8)}</Link>
+                </td>
+                <td>
+                  <JobStatusBadge status={job.status} />
+                </td>
+                <td>
+                  {String(job.recipe.baseModelId)} <span className="muted">{String(job.recipe.method)}</span>
+                </td>
+                <td>{job.estimate ? `~${formatDuration(job.estimate.runtimeSeconds.p50)}, ~${formatMicros(job.estimate.costMicros.p50)}` : '—'}</td>
+                <td className="num">{formatMicros(TERMINAL.includes(job.status) ? job.actual.costMicros : job.costSoFarMicros)}</td>
+                <td>{formatDate(job.createdAt)}</td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
         {jobs.hasNextPage ? (
           <button type="button" className="secondary" onClick={() => void jobs.fetchNextPage()} disabled={jobs.isFetchingNextPage}>

@@ -7,6 +7,7 @@ import { formatPrice } from '../../../lib/money.js';
 import { Link } from '../../../lib/router.js';
 import { useApi } from '../../auth/hooks/use-session.js';
 import { listGpuTypes } from '../../estimates/api/estimates.api.js';
+import { DataTable } from '../../../components/data-table.js';
 
 interface Offer {
   providerKind: string;
@@ -63,40 +64,27 @@ export function OffersPage() {
         {offers.data?.failures.length ? <Notice tone="warning">Some providers did not answer: {offers.data.failures.map((f) => f.providerKind ?? f.message).join(', ')}.</Notice> : null}
         {offers.data?.offers.length === 0 ? <EmptyState title="No offers match">Try another GPU model or provider.</EmptyState> : null}
         {offers.data && offers.data.offers.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">GPUs</th>
-                  <th scope="col">Provider</th>
-                  <th scope="col">Region</th>
-                  <th scope="col" className="num">Price / GPU-h</th>
-                  <th scope="col" className="num">Reliability</th>
-                  <th scope="col">Availability</th>
-                </tr>
-              </thead>
-              <tbody>
-                {offers.data.offers.map((o) => (
-                  <tr key={o.offerId} data-testid="offer-row">
-                    <td>
-                      {o.gpuCount}× {o.gpuName} <span className="muted">{o.vramGb} GB</span>
-                      {o.simulated ? <span className="badge">simulated</span> : null}
-                    </td>
-                    <td>
-                      {o.providerKind}
-                      {o.spot ? <span className="badge badge-warn">spot</span> : null}
-                    </td>
-                    <td>{o.region}</td>
-                    <td className="num">{formatPrice(o.priceMicrosPerGpuHour)}</td>
-                    <td className="num">{(o.reliability * 100).toFixed(1)}%</td>
-                    <td>
-                      <span className={`badge ${o.availability === 'available' ? 'badge-ok' : o.availability === 'likely' ? 'badge-warn' : 'badge-off'}`}>{o.availability}</span>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={['GPUs', 'Provider', 'Region', { label: 'Price / GPU-h', className: 'num' }, { label: 'Reliability', className: 'num' }, 'Availability']}>
+            {offers.data.offers.map((o) => (
+              <tr key={o.offerId} data-testid="offer-row">
+                <td>
+                  {o.gpuCount}× {o.gpuName} <span className="muted">{o.vramGb} GB</span>
+                  {o.simulated ? <span className="badge">simulated</span> : null}
+                </td>
+                <td>
+                  {o.providerKind}
+                  {o.spot ? <span className="badge badge-warn">spot</span> : null}
+                </td>
+                <td>{o.region}</td>
+                <td className="num">{formatPrice(o.priceMicrosPerGpuHour)}</td>
+                <td className="num">{(o.reliability * 100).toFixed(1)}%</td>
+                <td>
+                  <span className={`badge ${o.availability === 'available' ? 'badge-ok' : o.availability === 'likely' ? 'badge-warn' : 'badge-off'}`}>{o.availability}</span>
+                </td>
+              </tr>
+            ))}
+          
+          </DataTable>
         ) : null}
       </section>
     </>
