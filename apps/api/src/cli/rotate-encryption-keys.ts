@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // node apps/api/dist/cli/rotate-encryption-keys.js
-// Re-seals every application-encrypted secret (users' TOTP secrets, provider credentials) that is
-// not sealed with the primary key of ENCRYPTION_KEYS ("new:…,old:…"). Idempotent: run it again and
-// it rotates nothing. Reads DATABASE_URL (or the running `npm start`'s database) and ENCRYPTION_KEYS.
+// Re-seals every application-encrypted secret (users' TOTP secrets, provider credentials, node
+// heartbeat keys, cloud attempts' sealed assignments) that is not sealed with the primary key of
+// ENCRYPTION_KEYS ("new:…,old:…"). Idempotent: run it again and it rotates nothing. Reads
+// DATABASE_URL (or the running `npm start`'s database) and ENCRYPTION_KEYS.
 // See README "Rotating ENCRYPTION_KEYS" and docs/PRIVACY.md.
 import { SecretBoxError } from '@anneal/providers';
 import { secretBoxFromConfig } from '../core/crypto/secret-box.provider.js';
@@ -30,6 +31,7 @@ async function main(): Promise<number> {
         `TOTP secrets: ${report.totpSecrets.checked} checked, ${report.totpSecrets.rotated} re-sealed\n` +
         `Provider credentials: ${report.providerCredentials.checked} checked, ${report.providerCredentials.rotated} re-sealed\n` +
         `Node heartbeat keys: ${report.nodeHeartbeatKeys.checked} checked, ${report.nodeHeartbeatKeys.rotated} re-sealed\n` +
+        `Cloud attempt assignments: ${report.cloudAssignments.checked} checked, ${report.cloudAssignments.rotated} re-sealed\n` +
         'Every secret is now sealed with the primary key: older keys can be removed from ENCRYPTION_KEYS once every replica runs with this list.\n',
     );
     return 0;

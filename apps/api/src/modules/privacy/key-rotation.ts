@@ -13,6 +13,8 @@ export interface RotationReport {
   totpSecrets: RotationCounts;
   providerCredentials: RotationCounts;
   nodeHeartbeatKeys: RotationCounts;
+  /** Cloud attempts' assignments waiting, sealed, for their machine to join (kept minutes at most; they hold the attempt token). */
+  cloudAssignments: RotationCounts;
 }
 
 /** Where application-encrypted secrets live: table, key column, sealed column. */
@@ -20,14 +22,17 @@ const SEALED_COLUMNS = [
   { report: 'totpSecrets', table: 'users', id: 'id', column: 'totp_secret_sealed' },
   { report: 'providerCredentials', table: 'provider_credentials', id: 'kind', column: 'sealed_credentials' },
   { report: 'nodeHeartbeatKeys', table: 'nodes', id: 'id', column: 'heartbeat_key_sealed' },
+  { report: 'cloudAssignments', table: 'node_join_tokens', id: 'id', column: 'assignment_sealed' },
 ] as const;
 
 /**
  * Re-seals with the primary key every application-encrypted secret that an older key sealed:
- * `users.totp_secret_sealed`, `provider_credentials.sealed_credentials` and
- * `nodes.heartbeat_key_sealed`. Idempotent (a second run rotates nothing); each row is updated only
- * if it still holds the envelope that was read, so a concurrent change is never overwritten. Fails
- * loudly when an envelope's key is not configured.
+ * `users.totp_secret_sealed`, `provider_credentials.sealed_credentials`,
+ * `nodes.heartbeat_key_sealed` and `node_join_tokens.assignment_sealed` (a cloud attempt's
+ * assignment until its machine joins). Idempotent (a second run rotates nothing); each row is
+ * updated only if it still holds the envelope that was read, so a concurrent change (an assignment
+ * published and dropped meanwhile) is never overwritten. Fails loudly when an envelope's key is
+ * not configured.
  */
 export async function rotateSealedSecrets(dataSource: DataSource, box: SecretBox): Promise<RotationReport> {
   const report: RotationReport = {
@@ -35,6 +40,7 @@ export async function rotateSealedSecrets(dataSource: DataSource, box: SecretBox
     totpSecrets: { checked: 0, rotated: 0 },
     providerCredentials: { checked: 0, rotated: 0 },
     nodeHeartbeatKeys: { checked: 0, rotated: 0 },
+    cloudAssignments: { checked: 0, rotated: 0 },
   };
   for (const { report: name, table, id, column } of SEALED_COLUMNS) {
     const counts = report[name];
