@@ -2,13 +2,14 @@ import { IdempotencyKey } from '../../core/http/idempotency-key.decorator.js';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { badRequest } from '../../core/errors/app-error.js';
 import { IdParam } from '../../core/http/id-param.pipe.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { ClientMeta, CurrentPrincipal, type Principal, type RequestMeta } from '../auth/principal.js';
 import { RequireScopes } from '../auth/scopes.js';
 import { SubmitJobDto } from './dto/submit-job.dto.js';
+import { jobStream } from './job-stream.js';
 import { JobsService, jobEventsSubject } from './jobs.service.js';
 
 const jobId = new IdParam('Job');
@@ -93,27 +94,21 @@ export class JobsController {
     return this.jobs.artifacts(principal, id);
   }
 
-  /** Server-sent events: the job now, then its status changes, metrics and log lines as they happen. */
+  /**
+   * Server-sent events: `job` (the job now), then `event`, `metric` and `logs` as they happen, a
+   * heartbeat comment every 15 s; it ends after the job's terminal status (see `jobStream`).
+   * Another org's job is a 404 before the stream opens.
+   */
   @Sse(':id/stream')
   @RequireScopes('jobs:read')
   async stream(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string): Promise<Observable<MessageEvent>> {
-    const snapshot = await this.jobs.get(principal, id);
-    const subject = jobEventsSubject(this.nats.prefix, id);
-    return new Observable<MessageEvent>((subscriber) => {
-      subscriber.next({ type: 'job', data: snapshot });
-      const subscription = this.nats.connection.subscribe(subject);
-      void (async () => {
-        for await (const message of subscription) {
-          const payload = JSON.parse(new TextDecoder().decode(message.data)) as { kind?: string };
-          subscriber.next({ type: payload.kind ?? 'event', data: payload });
-        }
-        subscriber.complete();
-      })();
-      const keepAlive = setInterval(() => subscriber.next({ type: 'ping', data: {} }), 15_000);
-      return () => {
-        clearInterval(keepAlive);
-        subscription.unsubscribe();
-      };
+    await this.jobs.requireJob(principal, id);
+    return jobStream({
+      subscribe: () => {
+        const subscription = this.nats.connection.subscribe(jobEventsSubject(this.nats.prefix, id));
+        return { messages: subscription, unsubscribe: () => subscription.unsubscribe() };
+      },
+      snapshot: () => this.jobs.get(principal, id),
     });
   }
 }
