@@ -16,6 +16,8 @@ export interface RequestOptions {
   anonymous?: boolean;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** The `Accept` header; JSON unless said. */
+  accept?: string;
 }
 
 const REFRESH_KEY = 'anneal.refreshToken';
@@ -117,6 +119,22 @@ export class ApiClient {
   }
 
   async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.fetchOk(path, options);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /**
+   * Opens a server-sent event stream with the session's bearer token in the header (an
+   * `EventSource` cannot send one, and the token must not go in a URL); the body is the stream.
+   */
+  openStream(path: string, signal: AbortSignal): Promise<Response> {
+    return this.fetchOk(path, { signal, accept: 'text/event-stream' });
+  }
+
+  /** The response of a successful call, after refreshing once on `token_expired`; else an ApiError. */
+  private async fetchOk(path: string, options: RequestOptions): Promise<Response> {
     if (!options.anonymous && this.accessToken === null && this.storage.getItem(REFRESH_KEY) !== null) await this.refresh();
     let response = await this.send(path, options);
     if (response.status === 401 && !options.anonymous) {
@@ -125,9 +143,7 @@ export class ApiClient {
       else if (error.code === 'token_expired' || error.code === 'unauthenticated') this.clearSession();
     }
     if (!response.ok) throw await apiErrorFrom(response);
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    return response;
   }
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -147,7 +163,7 @@ export class ApiClient {
   }
 
   private send(path: string, options: RequestOptions): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     if (!options.anonymous && this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`;
     const orgId = this.orgId;

@@ -57,6 +57,43 @@ export interface JobEvent {
   message: string | null;
 }
 
+export interface LogLine {
+  /** The stored order; null for a line that arrived on the live stream (known after the next read). */
+  seq: number | null;
+  at: string;
+  stream: string;
+  line: string;
+}
+
+export interface JobLogs {
+  lines: LogLine[];
+  nextAfterSeq: number;
+}
+
+export interface MetricPoint {
+  step: number;
+  at: string;
+  loss: number | null;
+  stepTimeMs: number | null;
+  gpuUtilizationPct: number | null;
+}
+
+export interface JobMetrics {
+  points: MetricPoint[];
+}
+
+/** What the job stream sends after its `job` snapshot, as `event`, `metric` and `logs` events. */
+export type JobLiveMessage =
+  | { kind: 'event'; event: { type: string; toStatus?: string | null } }
+  | { kind: 'metric'; step: number; loss: number | null; stepTimeMs: number | null; gpuUtilizationPct: number | null }
+  | { kind: 'logs'; lines: string[]; stream: string };
+
+/** Query keys of one job and of what the page reads about it (a prefix of the job's key). */
+export const jobQueryKeys = {
+  job: (orgId: string | null, jobId: string) => ['jobs', orgId, jobId] as const,
+  part: (orgId: string | null, jobId: string, part: 'events' | 'logs' | 'metrics' | 'artifacts') => ['jobs', orgId, jobId, part] as const,
+};
+
 /** What `POST /v1/jobs` takes; the recipe in the API's names (see toApiRecipe). */
 export interface SubmitJobInput {
   name?: string;
@@ -74,9 +111,9 @@ export const getJob = (api: ApiClient, id: string, signal?: AbortSignal) => api.
 export const submitJob = (api: ApiClient, input: SubmitJobInput, idempotencyKey: string) => api.post<Job>('/v1/jobs', input, { idempotencyKey });
 export const cancelJob = (api: ApiClient, id: string) => api.post<Job>(`/v1/jobs/${encodeURIComponent(id)}/cancel`);
 export const jobEvents = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobEvent[]>(`/v1/jobs/${encodeURIComponent(id)}/events`, signal);
-export const jobLogs = (api: ApiClient, id: string, signal?: AbortSignal) =>
-  api.get<{ lines: { seq: number; at: string; stream: string; line: string }[]; nextAfterSeq: number }>(`/v1/jobs/${encodeURIComponent(id)}/logs?limit=1000`, signal);
-export const jobMetrics = (api: ApiClient, id: string, signal?: AbortSignal) =>
-  api.get<{ points: { step: number; at: string; loss: number | null; stepTimeMs: number | null; gpuUtilizationPct: number | null }[] }>(`/v1/jobs/${encodeURIComponent(id)}/metrics`, signal);
+export const jobLogs = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobLogs>(`/v1/jobs/${encodeURIComponent(id)}/logs?limit=1000`, signal);
+export const jobMetrics = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobMetrics>(`/v1/jobs/${encodeURIComponent(id)}/metrics`, signal);
+/** `GET /v1/jobs/:id/stream`: server-sent events (see `followJobStream`). */
+export const openJobStream = (api: ApiClient, id: string, signal: AbortSignal) => api.openStream(`/v1/jobs/${encodeURIComponent(id)}/stream`, signal);
 export const jobArtifacts = (api: ApiClient, id: string, signal?: AbortSignal) =>
   api.get<{ artifacts: { key: string; name: string; url: string | { url: string } }[]; availableUntil: string | null; expired?: boolean }>(`/v1/jobs/${encodeURIComponent(id)}/artifacts`, signal);

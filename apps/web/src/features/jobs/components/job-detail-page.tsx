@@ -6,18 +6,59 @@ import { formatDate, formatDuration } from '../../../lib/duration.js';
 import { formatMicros, formatPrice } from '../../../lib/money.js';
 import { Link } from '../../../lib/router.js';
 import { useApi, useSession } from '../../auth/hooks/use-session.js';
-import { cancelJob, getJob, jobArtifacts, jobEvents, jobLogs, jobMetrics, TERMINAL, type Job } from '../api/jobs.api.js';
+import { cancelJob, getJob, jobArtifacts, jobEvents, jobLogs, jobMetrics, jobQueryKeys, TERMINAL, type Job } from '../api/jobs.api.js';
+import { useJobStream } from '../hooks/use-job-stream.js';
+import type { JobStreamState } from '../lib/job-stream.js';
 import { OpenDisputeForm } from '../../disputes/components/disputes-pages.js';
 import { JobStatusBadge } from './job-status.js';
 import { DataTable } from '../../../components/data-table.js';
 
-const POLL_MS = 2_000;
+/** The live stream keeps the page current; this slow re-read of the job is the safety net (and moves the cost so far). */
+const FALLBACK_MS = 30_000;
+/** After the end, the attempt's cost is settled just after the status changes: re-read until it is (for a while). */
+const SETTLING_MS = 3_000;
+const SETTLING_FOR_MS = 120_000;
 
-function LossChart({ jobId, live }: { jobId: string; live: boolean }) {
+/** How the page's reads of the job's details follow the stream: read once it is subscribed, poll only without it. */
+interface DetailReads {
+  enabled: boolean;
+  refetchInterval: number | false;
+}
+
+function detailReads(stream: JobStreamState): DetailReads {
+  return { enabled: stream !== 'connecting', refetchInterval: stream === 'unavailable' ? FALLBACK_MS : false };
+}
+
+/** A job that ended with an attempt whose seconds are not in the ledger yet (briefly, after the end). */
+function settling(job: Job): boolean {
+  return job.finishedAt !== null && Date.now() - Date.parse(job.finishedAt) < SETTLING_FOR_MS && job.attempts.some((a) => a.status === 'ended' && a.billableSeconds === null);
+}
+
+const STREAM_LABELS: Record<JobStreamState, { text: string; className: string; title: string } | null> = {
+  connecting: { text: 'Connecting…', className: 'badge', title: 'Opening the live connection.' },
+  live: { text: '● Live', className: 'badge badge-ok', title: 'Loss, logs and events update as they happen.' },
+  reconnecting: { text: 'Reconnecting…', className: 'badge badge-warn', title: 'The live connection dropped; retrying. What was missed is read again when it is back.' },
+  unavailable: { text: 'Updates every 30 s', className: 'badge', title: 'Live updates are not available; the page re-reads the job every 30 seconds.' },
+  ended: null,
+};
+
+function StreamIndicator({ state }: { state: JobStreamState }) {
+  const label = STREAM_LABELS[state];
+  if (!label) return null;
+  return (
+    <span className={label.className} role="status" aria-live="polite" title={label.title} data-testid="stream-state" data-state={state}>
+      {label.text}
+    </span>
+  );
+}
+
+function LossChart({ jobId, reads }: { jobId: string; reads: DetailReads }) {
   const api = useApi();
-  const metrics = useQuery({ queryKey: ['jobs', jobId, 'metrics'], queryFn: ({ signal }) => jobMetrics(api, jobId, signal), refetchInterval: live ? POLL_MS : false });
+  const { orgId } = useSession();
+  const metrics = useQuery({ queryKey: jobQueryKeys.part(orgId, jobId, 'metrics'), queryFn: ({ signal }) => jobMetrics(api, jobId, signal), ...reads });
   const points = (metrics.data?.points ?? []).filter((p) => typeof p.loss === 'number');
   if (metrics.error) return <ErrorMessage error={metrics.error} />;
+  if (metrics.isPending) return <Loading />;
   if (points.length === 0) return <p className="muted">Training loss appears here once the first steps are reported.</p>;
   const last = points.at(-1);
   return (
@@ -41,10 +82,12 @@ function LossChart({ jobId, live }: { jobId: string; live: boolean }) {
   );
 }
 
-function Logs({ jobId, live }: { jobId: string; live: boolean }) {
+function Logs({ jobId, reads }: { jobId: string; reads: DetailReads }) {
   const api = useApi();
-  const logs = useQuery({ queryKey: ['jobs', jobId, 'logs'], queryFn: ({ signal }) => jobLogs(api, jobId, signal), refetchInterval: live ? POLL_MS : false });
+  const { orgId } = useSession();
+  const logs = useQuery({ queryKey: jobQueryKeys.part(orgId, jobId, 'logs'), queryFn: ({ signal }) => jobLogs(api, jobId, signal), ...reads });
   if (logs.error) return <ErrorMessage error={logs.error} />;
+  if (logs.isPending) return <Loading />;
   const lines = logs.data?.lines ?? [];
   if (lines.length === 0) return <p className="muted">No log lines yet.</p>;
   return (
@@ -56,7 +99,8 @@ function Logs({ jobId, live }: { jobId: string; live: boolean }) {
 
 function Artifacts({ jobId }: { jobId: string }) {
   const api = useApi();
-  const artifacts = useQuery({ queryKey: ['jobs', jobId, 'artifacts'], queryFn: ({ signal }) => jobArtifacts(api, jobId, signal) });
+  const { orgId } = useSession();
+  const artifacts = useQuery({ queryKey: jobQueryKeys.part(orgId, jobId, 'artifacts'), queryFn: ({ signal }) => jobArtifacts(api, jobId, signal) });
   if (artifacts.error) return <ErrorMessage error={artifacts.error} />;
   const data = artifacts.data;
   if (!data) return <Loading />;
@@ -137,12 +181,19 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
   const { orgId } = useSession();
   const queryClient = useQueryClient();
   const job = useQuery({
-    queryKey: ['jobs', orgId, jobId],
+    queryKey: jobQueryKeys.job(orgId, jobId),
     queryFn: ({ signal }) => getJob(api, jobId, signal),
-    refetchInterval: (query) => (query.state.data && TERMINAL.includes(query.state.data.status) ? false : POLL_MS),
+    refetchInterval: (query) => {
+      const data = query.state.data;
+      if (!data) return false;
+      if (!TERMINAL.includes(data.status)) return FALLBACK_MS;
+      return settling(data) ? SETTLING_MS : false;
+    },
   });
   const live = job.data ? !TERMINAL.includes(job.data.status) : false;
-  const events = useQuery({ queryKey: ['jobs', jobId, 'events'], queryFn: ({ signal }) => jobEvents(api, jobId, signal), refetchInterval: live ? POLL_MS : false });
+  const stream = useJobStream(jobId, live);
+  const reads = detailReads(stream);
+  const events = useQuery({ queryKey: jobQueryKeys.part(orgId, jobId, 'events'), queryFn: ({ signal }) => jobEvents(api, jobId, signal), ...reads });
   const cancel = useMutation({ mutationFn: () => cancelJob(api, jobId), onSuccess: () => void queryClient.invalidateQueries({ queryKey: ['jobs'] }) });
   const data = job.data;
   return (
@@ -152,6 +203,7 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
       </p>
       <PageHeader title={data ? (data.name ?? `Job ${data.id.slice(0, 8)}`) : 'Job'}>
         {data ? <JobStatusBadge status={data.status} /> : null}
+        {live ? <StreamIndicator state={stream} /> : null}
         {data && live && !data.cancelRequested ? (
           <button
             type="button"
@@ -178,7 +230,7 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
           </section>
           <section className="card" aria-labelledby="job-progress">
             <h2 id="job-progress">Training</h2>
-            <LossChart jobId={jobId} live={live} />
+            <LossChart jobId={jobId} reads={reads} />
           </section>
           {data.status === 'succeeded' ? (
             <section className="card" aria-labelledby="job-outputs">
@@ -225,7 +277,7 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
           </section>
           <section className="card" aria-labelledby="job-logs">
             <h2 id="job-logs">Logs</h2>
-            <Logs jobId={jobId} live={live} />
+            <Logs jobId={jobId} reads={reads} />
           </section>
         </>
       ) : null}
