@@ -102,6 +102,18 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     return { node, response: await t.http.post('/v1/provider/nodes/join', node.joinRequest(token)) };
   }
 
+  /** The assignment waiting on the node's assign subject, as its agent receives it: opened with the platform's public key (null when the signature does not verify). */
+  async function assignmentOf(node: SimulatedNode) {
+    const stream = assignStreamSpec(nats.prefix).name;
+    const durable = assignConsumerName(node.nodeId);
+    await nats.manager.consumers.add(stream, { durable_name: durable, filter_subject: assignSubject(nats.prefix, node.nodeId), ack_policy: AckPolicy.Explicit });
+    const message = await (await nats.jetstream.consumers.get(stream, durable)).next({ expires: 5_000 });
+    expect(message).not.toBeNull();
+    const opened = openSignedMessage(assignmentSchema, message!.subject, message!.data, t.app.get<PlatformKeys>(PLATFORM_KEYS).publicKey);
+    message!.ack();
+    return opened.ok ? opened.value : null;
+  }
+
   it('a RunPod pod gets a one-time join token bound to its attempt in its environment, stored only as a keyed hash, never logged', async () => {
     const { attempt, joinToken, podId, env } = await placeRunpodJob('RTX 4090');
     expect(attempt.instance_id).toBe(podId);
@@ -138,18 +150,11 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     expect((await attemptOf(t, jobId)).node_id).toBe(node.nodeId);
 
     // The assignment is on the node's assign subject, addressed to it, signed with the platform key, carrying this attempt's token.
-    const stream = assignStreamSpec(nats.prefix).name;
-    const durable = assignConsumerName(node.nodeId);
-    await nats.manager.consumers.add(stream, { durable_name: durable, filter_subject: assignSubject(nats.prefix, node.nodeId), ack_policy: AckPolicy.Explicit });
-    const message = await (await nats.jetstream.consumers.get(stream, durable)).next({ expires: 5_000 });
-    expect(message).not.toBeNull();
-    const opened = openSignedMessage(assignmentSchema, message!.subject, message!.data, t.app.get<PlatformKeys>(PLATFORM_KEYS).publicKey);
-    expect(opened.ok).toBe(true);
-    if (!opened.ok) return;
-    expect(opened.value.nodeId).toBe(node.nodeId);
-    expect(opened.value.attempt.attemptId).toBe(attempt.id);
-    expect(createHash('sha256').update(opened.value.attemptToken).digest('hex')).toBe(attempt.attempt_token_hash);
-    message!.ack();
+    const assignment = await assignmentOf(node);
+    expect(assignment).not.toBeNull();
+    expect(assignment!.nodeId).toBe(node.nodeId);
+    expect(assignment!.attempt.attemptId).toBe(attempt.id);
+    expect(createHash('sha256').update(assignment!.attemptToken).digest('hex')).toBe(attempt.attempt_token_hash);
     const [token]: { used_at: Date | null; node_id: string; assignment_sealed: string | null; assignment_published_at: Date | null }[] = await t.dataSource.query(
       'SELECT used_at, node_id, assignment_sealed, assignment_published_at FROM node_join_tokens WHERE attempt_id = $1',
       [attempt.id],
@@ -190,6 +195,26 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     expect(retired!.deleted_at).not.toBeNull();
     expect(t.app.get(NodesConsumer).live(node.nodeId)).toBeUndefined();
     expect((await t.http.get(`/v1/jobs/${jobId}`, customer.accessToken)).body.status).toBe('canceled');
+  });
+
+  it('counts the budget stop from when the machine joined, not from when it was started: its boot time is not taken from the run', async () => {
+    // $2.00 of budget at $0.69/GPU-h on 1 GPU: 10,434,782 ms of training.
+    const { attempt, joinToken } = await placeRunpodJob('RTX 4090');
+    clock.advance(4 * 60_000); // the pod boots and its agent starts
+    const joining = clock.now().getTime();
+    const { node, response } = await join(joinToken);
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    node.joined(response.body);
+    const joined = clock.now().getTime();
+
+    // Issued (and signed) at the join, and the whole budget counted from there.
+    const assignment = await assignmentOf(node);
+    expect(assignment).not.toBeNull();
+    expect(assignment!.attempt.attemptId).toBe(attempt.id);
+    const issuedAt = Date.parse(assignment!.issuedAt);
+    expect(issuedAt).toBeGreaterThanOrEqual(joining);
+    expect(issuedAt).toBeLessThanOrEqual(joined);
+    expect(Date.parse(assignment!.attempt.budgetStopAt!)).toBe(issuedAt + 10_434_782);
   });
 
   it('refuses an attempt-bound token once its attempt ended; a machine that never joins is ended by the provisioning timeout and terminated; tokens expire', async () => {

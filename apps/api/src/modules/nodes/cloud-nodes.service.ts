@@ -1,4 +1,4 @@
-import { assignmentSchema, assignSubject, encodeSignedMessage, parseMessage, type SecretBox } from '@anneal/providers';
+import { assignmentSchema, assignSubject, encodeSignedMessage, parseMessage, type Assignment, type SecretBox } from '@anneal/providers';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import { LOGGER } from '../../core/logging/logger.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import { TokenService } from '../auth/token.service.js';
+import { budgetStopAt } from './budget-stop.js';
 import { Node } from './entities/node.entity.js';
 import { revokeNode } from './node-removal.js';
 import { NodesConsumer } from './nodes.consumer.js';
@@ -114,27 +115,42 @@ export class CloudNodesService implements OnApplicationShutdown {
    * After the join committed: the attempt's assignment, addressed to its node and signed with the
    * platform key, on the node's JetStream assign subject (message id `<attemptId>:assign`, so a
    * second publish within the stream's window is stored once). True when published now.
+   *
+   * The scheduler sealed it when it started the machine; the machine could only start training now,
+   * minutes later, and is billed from then. So its budget stop is counted again from now (the
+   * budget the job has left, at the attempt's price), and it is issued now.
    */
   async deliverAssignment(attemptId: string): Promise<boolean> {
-    const [row] = returningRows<{ node_id: string; assignment_sealed: string }>(
+    const [row] = returningRows<{ node_id: string; assignment_sealed: string; budget_cap_micros: string | null; spent_micros: string; price_micros_per_gpu_hour: string; gpu_count: number }>(
       await this.dataSource.query(
-        `SELECT t.node_id, t.assignment_sealed FROM node_join_tokens t JOIN attempts a ON a.id = t.attempt_id
+        `SELECT t.node_id, t.assignment_sealed, j.budget_cap_micros, a.price_micros_per_gpu_hour, a.gpu_count,
+                (SELECT COALESCE(SUM(spent.cost_micros), 0) FROM attempts spent WHERE spent.job_id = a.job_id)::text AS spent_micros
+           FROM node_join_tokens t JOIN attempts a ON a.id = t.attempt_id JOIN jobs j ON j.id = a.job_id
           WHERE t.attempt_id = $1 AND t.node_id IS NOT NULL AND t.assignment_sealed IS NOT NULL AND t.assignment_published_at IS NULL
             AND a.status = 'provisioning' AND a.node_id = t.node_id`,
         [attemptId],
       ),
     );
     if (!row) return false;
-    const assignment = parseMessage(assignmentSchema, { ...(JSON.parse(this.secretBox.open(row.assignment_sealed)) as object), nodeId: row.node_id });
-    if (!assignment.ok) {
+    const sealed = parseMessage(assignmentSchema, { ...(JSON.parse(this.secretBox.open(row.assignment_sealed)) as object), nodeId: row.node_id });
+    if (!sealed.ok) {
       // Checked when it was sealed; never logged (it holds the attempt token).
-      this.logger.error({ attemptId, code: assignment.error.code }, 'the sealed assignment of a cloud attempt is invalid; the provisioning timeout ends the attempt');
+      this.logger.error({ attemptId, code: sealed.error.code }, 'the sealed assignment of a cloud attempt is invalid; the provisioning timeout ends the attempt');
       return false;
     }
+    const now = this.clock.now();
+    const stopAt = budgetStopAt({
+      startAt: now,
+      budgetCapMicros: row.budget_cap_micros === null ? null : BigInt(row.budget_cap_micros),
+      spentMicros: BigInt(row.spent_micros),
+      priceMicrosPerGpuHour: BigInt(row.price_micros_per_gpu_hour),
+      gpuCount: row.gpu_count,
+    });
+    const assignment: Assignment = { ...sealed.value, attempt: { ...sealed.value.attempt, budgetStopAt: stopAt?.toISOString() ?? null }, issuedAt: now.toISOString() };
     const subject = assignSubject(this.nats.prefix, row.node_id);
-    await this.nats.jetstream.publish(subject, encodeSignedMessage(this.platformKeys.seed, subject, assignment.value), { msgID: `${attemptId}:assign` });
+    await this.nats.jetstream.publish(subject, encodeSignedMessage(this.platformKeys.seed, subject, assignment), { msgID: `${attemptId}:assign` });
     // Published: the sealed copy (and the attempt token in it) is no longer kept.
-    await this.dataSource.query('UPDATE node_join_tokens SET assignment_published_at = $2, assignment_sealed = NULL WHERE attempt_id = $1 AND assignment_published_at IS NULL', [attemptId, this.clock.now()]);
+    await this.dataSource.query('UPDATE node_join_tokens SET assignment_published_at = $2, assignment_sealed = NULL WHERE attempt_id = $1 AND assignment_published_at IS NULL', [attemptId, now]);
     return true;
   }
 
