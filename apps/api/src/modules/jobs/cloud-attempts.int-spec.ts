@@ -98,6 +98,11 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     return { jobId: submitted.body.id, attempt, joinToken: body.env.ANNEAL_JOIN_TOKEN!, podId: podId!, env: body.env };
   }
 
+  /** A machine with one GPU of this name, as its agent reports it (mapped onto the catalog at registration). */
+  function machineWith(gpuName: string): SimulatedNode {
+    return new SimulatedNode(nats.prefix, undefined, [{ index: 0, name: gpuName, gpuId: null, vramTotalMb: null, vramUsedMb: null, utilizationPct: 0, temperatureC: 30, powerW: null }]);
+  }
+
   async function join(token: string, node = new SimulatedNode(nats.prefix)) {
     return { node, response: await t.http.post('/v1/provider/nodes/join', node.joinRequest(token)) };
   }
@@ -136,7 +141,7 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
 
   it('the machine that joins with it becomes the attempt’s node: the cloud provider’s, unlisted, reserved, and gets the signed assignment; the token works once', async () => {
     const { jobId, attempt, joinToken } = await placeRunpodJob('RTX A6000');
-    const { node, response } = await join(joinToken);
+    const { node, response } = await join(joinToken, machineWith('NVIDIA RTX A6000'));
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     node.joined(response.body);
 
@@ -215,6 +220,31 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     expect(issuedAt).toBeGreaterThanOrEqual(joining);
     expect(issuedAt).toBeLessThanOrEqual(joined);
     expect(Date.parse(assignment!.attempt.budgetStopAt!)).toBe(issuedAt + 10_434_782);
+  });
+
+  it('refuses a machine that is not what its attempt rented: nothing registered, the attempt fails over, the pod is deleted', async () => {
+    const { jobId, attempt, joinToken, podId } = await placeRunpodJob('L40S');
+    // The pod that came up has an RTX 4090 (SimulatedNode's GPU), not the L40S the attempt rented.
+    const refused = await join(joinToken);
+    expect(refused.response.status).toBe(422);
+    expect(refused.response.body).toMatchObject({ code: 'machine_mismatch', message: expect.stringContaining('The machine has 1 × RTX 4090, but its attempt rented 1 × L40S') });
+    expect(await t.dataSource.query('SELECT 1 FROM nodes WHERE public_key = $1', [refused.node.keys.publicKey])).toEqual([]);
+
+    // A failed provision: the attempt ended unbilled, the job back to matching with the reason.
+    const [ended]: { status: string; end_reason: string; node_id: string | null; billable_seconds: number }[] = await t.dataSource.query(
+      'SELECT status, end_reason, node_id, billable_seconds FROM attempts WHERE id = $1',
+      [attempt.id],
+    );
+    expect(ended).toEqual({ status: 'ended', end_reason: 'error', node_id: null, billable_seconds: 0 });
+    const job = (await t.http.get(`/v1/jobs/${jobId}`, customer.accessToken)).body;
+    expect(job.status).toBe('queued');
+    expect(job.waitingBecause).toBe('The machine has 1 × RTX 4090, but its attempt rented 1 × L40S; matching another offer.');
+    // The pod is deleted through the adapter.
+    expect(fake.pods.has(podId)).toBe(false);
+    expect(fake.requests.some((request) => request.method === 'DELETE' && request.path === `/v1/pods/${podId}`)).toBe(true);
+    // The token is spent with its attempt: even the right machine is refused now.
+    expect((await join(joinToken, machineWith('NVIDIA L40S'))).response.body.code).toBe('join_token_invalid');
+    expect((await t.http.post(`/v1/jobs/${jobId}/cancel`, {}, customer.accessToken)).status).toBe(200);
   });
 
   it('refuses an attempt-bound token once its attempt ended; a machine that never joins is ended by the provisioning timeout and terminated; tokens expire', async () => {

@@ -1,5 +1,6 @@
-import { assignmentSchema, assignSubject, encodeSignedMessage, parseMessage, type Assignment, type SecretBox } from '@anneal/providers';
+import { assignmentSchema, assignSubject, encodeSignedMessage, parseMessage, type Assignment, type ProviderKind, type SecretBox } from '@anneal/providers';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { Interval } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -11,8 +12,11 @@ import { LOGGER } from '../../core/logging/logger.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import { TokenService } from '../auth/token.service.js';
+import { AttemptLifecycle } from '../jobs/attempt-lifecycle.service.js';
+import { ProvidersService } from '../provider-accounts/providers.service.js';
 import { budgetStopAt } from './budget-stop.js';
 import { Node } from './entities/node.entity.js';
+import type { RentedGpus } from './machine-match.js';
 import { revokeNode } from './node-removal.js';
 import { NodesConsumer } from './nodes.consumer.js';
 import { PLATFORM_KEYS, type PlatformKeys } from './platform-keys.js';
@@ -27,8 +31,8 @@ export const ATTEMPT_JOIN_TOKEN_TTL_MS = 30 * 60_000;
 /** A joined machine whose assignment the join itself could not publish gets it from the sweep after this long. */
 const DELIVERY_RETRY_AFTER_MS = 5_000;
 
-/** The attempt a join token is bound to, as the join sees it. */
-export interface BoundAttempt {
+/** The attempt a join token is bound to, as the join sees it: its price and the GPUs it rented. */
+export interface BoundAttempt extends RentedGpus {
   attemptId: string;
   priceMicrosPerGpuHour: bigint;
 }
@@ -46,6 +50,9 @@ export interface BoundAttempt {
  *    a sweep retries one the join could not publish). From there the node is a community node:
  *    heartbeats, signed attempt events, the same lifecycle, billing and recovery.
  * 4. When the attempt ends, `retire` removes the node and revokes its credentials.
+ *
+ * A machine that is not what its attempt rented is refused at step 2 (`refuseMachine`: the attempt
+ * fails over, the machine is deleted).
  */
 @Injectable()
 export class CloudNodesService implements OnApplicationShutdown {
@@ -65,6 +72,7 @@ export class CloudNodesService implements OnApplicationShutdown {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly newId: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /**
@@ -99,16 +107,34 @@ export class CloudNodesService implements OnApplicationShutdown {
    * (the join is refused and rolled back).
    */
   async bindAttempt(manager: EntityManager, input: { attemptId: string; nodeId: string; orgId: string }): Promise<BoundAttempt | null> {
-    const rows = returningRows<{ id: string; price_micros_per_gpu_hour: string }>(
+    const rows = returningRows<{ id: string; price_micros_per_gpu_hour: string; gpu_model: string; gpu_count: number }>(
       await manager.query(
         `UPDATE attempts SET node_id = $2
           WHERE id = $1 AND status = 'provisioning' AND node_id IS NULL AND provider_kind <> 'community' AND provider_org_id = $3
-         RETURNING id, price_micros_per_gpu_hour`,
+         RETURNING id, price_micros_per_gpu_hour, gpu_model, gpu_count`,
         [input.attemptId, input.nodeId, input.orgId],
       ),
     );
     const row = rows[0];
-    return row ? { attemptId: row.id, priceMicrosPerGpuHour: BigInt(row.price_micros_per_gpu_hour) } : null;
+    return row ? { attemptId: row.id, priceMicrosPerGpuHour: BigInt(row.price_micros_per_gpu_hour), gpuModelId: row.gpu_model, gpuCount: row.gpu_count } : null;
+  }
+
+  /**
+   * After a join was refused because the machine is not what its attempt rented (`machineMismatch`;
+   * the join rolled back, nothing registered): the attempt ends as a failed provision, so the job
+   * goes back to matching with the reason, and the machine is deleted through its adapter. A machine
+   * whose instance id is not recorded yet is deleted by its provision, which finds the attempt ended.
+   */
+  async refuseMachine(attemptId: string, reason: string): Promise<void> {
+    await this.lifecycle().provisioningFailed(attemptId, 'error', reason);
+    const [attempt] = returningRows<{ provider_kind: ProviderKind; instance_id: string | null }>(
+      await this.dataSource.query('SELECT provider_kind, instance_id FROM attempts WHERE id = $1', [attemptId]),
+    );
+    if (!attempt?.instance_id) return;
+    const provider = await this.providers().get(attempt.provider_kind);
+    await provider
+      ?.terminate(attempt.instance_id)
+      .catch((error: unknown) => this.logger.error({ err: error, attemptId, instanceId: attempt.instance_id }, 'deleting a refused cloud machine failed; delete it at the provider'));
   }
 
   /**
@@ -213,5 +239,15 @@ export class CloudNodesService implements OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     this.stopped = true;
+  }
+
+  // The jobs module (through its compute binding) and the provider registry both depend on this
+  // module, so neither can be injected here: each is looked up when first needed.
+  private lifecycle(): AttemptLifecycle {
+    return this.moduleRef.get(AttemptLifecycle, { strict: false });
+  }
+
+  private providers(): ProvidersService {
+    return this.moduleRef.get(ProvidersService, { strict: false });
   }
 }

@@ -14,6 +14,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { Principal, RequestMeta } from '../auth/principal.js';
 import { TokenService } from '../auth/token.service.js';
 import { CloudNodesService } from './cloud-nodes.service.js';
+import { machineMismatch, MachineMismatch } from './machine-match.js';
 import { vramGbOf } from './community-node-source.js';
 import { NodeJoinToken } from './entities/node-join-token.entity.js';
 import { NodeStateEvent } from './entities/node-state-event.entity.js';
@@ -163,6 +164,9 @@ export class NodesService {
       if (token.attempt_id && !bound) {
         throw new AppError(401, 'join_token_invalid', 'This join token belongs to an attempt that is no longer waiting for a machine.');
       }
+      // Rolled back (nothing registered), then the attempt fails over and the machine is deleted (below).
+      const mismatch = bound ? machineMismatch(bound, gpus.registered) : null;
+      if (bound && mismatch) throw new MachineMismatch(bound.attemptId, mismatch);
       const node: Node = {
         id: nodeId,
         orgId: token.org_id,
@@ -216,6 +220,12 @@ export class NodesService {
         manager,
       );
       return { orgId: token.org_id, attemptId: bound?.attemptId ?? null };
+    }).catch(async (error: unknown) => {
+      if (!(error instanceof MachineMismatch)) throw error;
+      await this.cloudNodes.refuseMachine(error.attemptId, error.reason).catch((failure: unknown) =>
+        this.logger.error({ err: failure, attemptId: error.attemptId }, 'ending the attempt of a refused cloud machine failed; the provisioning timeout ends it'),
+      );
+      throw unprocessable('machine_mismatch', `${error.reason}: this machine cannot run the attempt, so its registration is refused, the attempt moves to another offer and the machine is deleted.`);
     });
     this.consumer.register({ id: nodeId, org_id: orgId, public_key: request.publicKey, simulated: request.simulated, heartbeatKey });
     this.reliability.invalidate();
