@@ -154,6 +154,17 @@ export function runpodPodStatus(pod: RunpodPod): InstanceStatus {
   }
 }
 
+/**
+ * Whether RunPod reclaimed this spot (interruptible) pod for a higher bid. The only machine-readable
+ * cause RunPod records for a stop it did itself: `lastStatusChange` reads "Outbid: <date>" and the
+ * pod is EXITED (stopped) or TERMINATED. Every other stop reads "Exited by User/Runpod: <date>" or
+ * "Terminated by …" and names no reason, so it is not a preemption.
+ */
+export function runpodPodPreempted(pod: RunpodPod): boolean {
+  const stopped = pod.desiredStatus === 'EXITED' || pod.desiredStatus === 'TERMINATED';
+  return stopped && typeof pod.lastStatusChange === 'string' && /^\s*outbid\b/i.test(pod.lastStatusChange);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Serverless
 

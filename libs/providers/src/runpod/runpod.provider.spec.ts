@@ -73,14 +73,39 @@ describe('RunpodProvider.listOffers', () => {
     expect(skipped).toEqual([{ providerKind: 'runpod', providerGpuName: 'NVIDIA Imaginary X1 Ultra', reason: expect.stringContaining('not in the GPU catalog') }]);
   });
 
-  it('has the serverless capability and does not claim the spot preemption check', () => {
+  it('has the serverless and the spot capabilities', () => {
     const provider = new RunpodProvider(config());
     expect(hasServerlessCapability(provider)).toBe(true);
-    expect(hasSpotCapability(provider)).toBe(false);
+    expect(hasSpotCapability(provider)).toBe(true);
   });
 });
 
 describe('RunpodProvider pods (REST client against the RunPod fake)', () => {
+  it('reports a spot pod RunPod reclaimed for a higher bid as preempted, and any other stop or a running pod as not', async () => {
+    const provider = new RunpodProvider(config());
+    const spot = await provider.provision({ attemptId: nextAttempt(), offerId: 'runpod:pod:nvidia-geforce-rtx-4090:1:spot', agent });
+    const terminatedSpot = await provider.provision({ attemptId: nextAttempt(), offerId: 'runpod:pod:nvidia-geforce-rtx-4090:1:spot', agent });
+    const stoppedByUser = await provider.provision({ attemptId: nextAttempt(), offerId: 'runpod:pod:nvidia-geforce-rtx-4090:1:spot', agent });
+    const onDemand = await provider.provision({ attemptId: nextAttempt(), offerId: 'runpod:pod:nvidia-geforce-rtx-4090:1:standard', agent });
+    fake.startPod(spot.instanceId);
+    expect(await provider.spot.wasPreempted(spot.instanceId)).toBe(false);
+
+    fake.outbid(spot.instanceId);
+    fake.outbid(terminatedSpot.instanceId, 'terminated');
+    await provider.stop(stoppedByUser.instanceId);
+    expect(await provider.spot.wasPreempted(spot.instanceId)).toBe(true);
+    expect(await provider.getStatus(spot.instanceId)).toEqual({ instanceId: spot.instanceId, status: 'stopped', providerStatus: 'EXITED', preempted: true });
+    expect(await provider.spot.wasPreempted(terminatedSpot.instanceId)).toBe(true);
+    expect((await provider.getStatus(terminatedSpot.instanceId)).status).toBe('terminated');
+    expect(await provider.spot.wasPreempted(stoppedByUser.instanceId)).toBe(false);
+    expect(await provider.getStatus(stoppedByUser.instanceId)).toMatchObject({ status: 'stopped', preempted: false });
+    expect(await provider.spot.wasPreempted(onDemand.instanceId)).toBe(false);
+    expect(() => fake.outbid(onDemand.instanceId)).toThrow(/not interruptible/);
+    // Gone from RunPod: nothing says it was reclaimed.
+    await provider.terminate(onDemand.instanceId);
+    expect(await provider.spot.wasPreempted(onDemand.instanceId)).toBe(false);
+  });
+
   it('creates a pod with the agent image and the join token in its env, then follows and deletes it', async () => {
     const provider = new RunpodProvider(config());
     const attemptId = nextAttempt();

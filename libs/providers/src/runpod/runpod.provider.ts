@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import runpodSdk from 'runpod-sdk';
-import type { ComputeProvider, ServerlessCapability, ServerlessJob } from '../port/compute-provider.port.js';
+import type { ComputeProvider, ServerlessCapability, ServerlessJob, SpotCapability } from '../port/compute-provider.port.js';
 import { NotFoundError, ProvisioningError } from '../port/provider.errors.js';
 import { matchesOfferQuery } from '../port/offer-query.js';
 import type { InstanceState, OfferListing, OfferQuery, ProvisionedInstance, ProvisionRequest } from '../port/provider.types.js';
@@ -13,6 +13,7 @@ import {
   runpodCreatePodRequest,
   runpodJobStatus,
   runpodOffers,
+  runpodPodPreempted,
   runpodPodStatus,
   type RunpodErrorContext,
 } from './runpod.mapper.js';
@@ -21,10 +22,10 @@ type RunpodEndpoint = NonNullable<ReturnType<ReturnType<typeof runpodSdk>['endpo
 
 /**
  * RunPod capacity: GPU pods through RunPod's REST API (own small client), serverless endpoints
- * through `runpod-sdk`. Interruptible pods are listed as spot offers; the REST API does not say
- * who stopped a pod, so this adapter does not claim the spot capability's preemption check.
+ * through `runpod-sdk`. Interruptible pods are listed as spot offers; a pod RunPod reclaimed for a
+ * higher bid says so in its `lastStatusChange` ("Outbid: …"), which the spot capability reads.
  */
-export class RunpodProvider implements ComputeProvider, ServerlessCapability {
+export class RunpodProvider implements ComputeProvider, ServerlessCapability, SpotCapability {
   readonly kind = 'runpod' as const;
   readonly #config: RunpodProviderConfig;
   readonly #rest: RunpodRestClient;
@@ -35,6 +36,19 @@ export class RunpodProvider implements ComputeProvider, ServerlessCapability {
     this.#rest = new RunpodRestClient({ apiKey: this.#config.apiKey, baseUrl: this.#config.restBaseUrl, timeoutMs: this.#config.requestTimeoutMs });
     this.#sdk = runpodSdk(this.#config.apiKey, { baseUrl: this.#config.serverlessBaseUrl.replace(/\/+$/, '') });
   }
+
+  readonly spot = {
+    /** A pod RunPod no longer has (a terminated outbid pod may vanish) cannot be told apart from one deleted otherwise: false. */
+    wasPreempted: async (instanceId: string): Promise<boolean> => {
+      try {
+        return runpodPodPreempted(await this.#rest.getPod(instanceId));
+      } catch (error) {
+        const typed = runpodCallError(error, this.#errorContext({}));
+        if (typed instanceof NotFoundError) return false;
+        throw typed;
+      }
+    },
+  };
 
   readonly serverless = {
     run: async (endpointId: string, input: unknown): Promise<ServerlessJob> => {
@@ -104,7 +118,7 @@ export class RunpodProvider implements ComputeProvider, ServerlessCapability {
   async getStatus(instanceId: string): Promise<InstanceState> {
     try {
       const pod = await this.#rest.getPod(instanceId);
-      return { instanceId, status: runpodPodStatus(pod), providerStatus: pod.desiredStatus, preempted: false };
+      return { instanceId, status: runpodPodStatus(pod), providerStatus: pod.desiredStatus, preempted: runpodPodPreempted(pod) };
     } catch (error) {
       throw runpodCallError(error, this.#errorContext({}));
     }

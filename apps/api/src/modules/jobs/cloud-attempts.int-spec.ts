@@ -4,25 +4,30 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AckPolicy } from '@nats-io/jetstream';
-import { assignConsumerName, assignmentSchema, assignStreamSpec, assignSubject, openSignedMessage } from '@anneal/providers';
+import { assignConsumerName, assignmentSchema, assignStreamSpec, assignSubject, openSignedMessage, type SecretBox } from '@anneal/providers';
 import { ComputeFake, RunpodFake } from '@anneal/providers/testing';
 import { expectEventually, freePort } from '@anneal/test/support';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECRET_BOX } from '../../core/crypto/secret-box.provider.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { readyDataset, topUp } from '../../testing/fixtures.js';
 import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
 import { TestClock } from '../../testing/test-clock.js';
 import { TokenService } from '../auth/token.service.js';
 import { BillingService } from '../billing/billing.service.js';
+import { CloudNodesService } from '../nodes/cloud-nodes.service.js';
 import { PLATFORM_KEYS, type PlatformKeys } from '../nodes/platform-keys.js';
 import { SimulatedNode } from '../nodes/node-sim.js';
 import { NodesConsumer } from '../nodes/nodes.consumer.js';
+import { ProvidersService } from '../provider-accounts/providers.service.js';
 import { cloudProviderOrgId } from './jobs.bindings.js';
+import { COMPUTE_PORT, type ComputePort } from './jobs.ports.js';
 import { SchedulerService } from './scheduler.service.js';
 
 const recipe = { baseModelId: 'meta-llama/Llama-3.2-1B', method: 'lora', sequenceLength: 256, batchSize: 4, steps: 100 };
 const RUNPOD_KEY = 'rp-secret-key-0123456789';
+const GCP_TOKEN = 'ya29.fake-gcp-access-token';
 const PUBLIC_URL = 'https://api.anneal.test';
 
 interface AttemptRow {
@@ -41,10 +46,14 @@ async function attemptOf(t: TestApp, jobId: string): Promise<AttemptRow> {
   return rows[0];
 }
 
-/** Cloud attempts: a one-time join token bound to the attempt, handed to the machine by the adapter; the machine's agent joins and gets the assignment. */
-describe('cloud attempts: attempt-bound join tokens (RunPod pods against the local RunPod fake)', () => {
+/**
+ * Cloud attempts: a one-time join token bound to the attempt, handed to the machine by the adapter;
+ * the machine's agent joins and gets the assignment; a machine that stops answering is asked about.
+ */
+describe('cloud attempts: attempt-bound join tokens (RunPod pods and GCP VMs against their local fakes)', () => {
   let t: TestApp;
   let fake: RunpodFake;
+  let compute: ComputeFake;
   const clock = new TestClock();
   let scheduler: SchedulerService;
   let nats: NatsService;
@@ -53,6 +62,7 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
 
   beforeAll(async () => {
     fake = await new RunpodFake(RUNPOD_KEY).start();
+    compute = await new ComputeFake(GCP_TOKEN).start();
     t = await startTestApp({
       clock,
       s3: true,
@@ -67,10 +77,19 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
             ['NVIDIA RTX A6000', 790000],
             ['NVIDIA L40S', 990000],
             ['NVIDIA A100 80GB PCIe', 1640000],
-          ].map(([gpuTypeId, price]) => ({ gpuTypeId, gpuCounts: [1], onDemandMicrosPerGpuHour: price, region: 'EU-RO-1' })),
+          ]
+            .map(([gpuTypeId, price]) => ({ gpuTypeId, gpuCounts: [1], onDemandMicrosPerGpuHour: price, region: 'EU-RO-1' }))
+            // Sold as spot pods too (interruptible), much cheaper: a job for it gets a spot pod.
+            .concat({ gpuTypeId: 'NVIDIA RTX A5000', gpuCounts: [1], onDemandMicrosPerGpuHour: 290_000, spotMicrosPerGpuHour: 160_000, region: 'EU-RO-1' } as never),
         ),
       },
     });
+    // GCP as an admin stores it (credentials sealed), pointed at the Compute REST fake, spot VMs offered.
+    await t.dataSource.query(`INSERT INTO provider_credentials (kind, sealed_credentials, config, updated_at) VALUES ('gcp', $1, $2, now())`, [
+      t.app.get<SecretBox>(SECRET_BOX).seal(JSON.stringify({ type: 'access_token', accessToken: GCP_TOKEN })),
+      { projectId: 'anneal-test', zones: ['us-central1-a'], endpoint: { host: '127.0.0.1', port: compute.port, protocol: 'http' }, offerSpot: true },
+    ]);
+    t.app.get(ProvidersService).reload();
     scheduler = t.app.get(SchedulerService);
     nats = t.app.get(NatsService);
     customer = await signUp(t.http);
@@ -80,6 +99,7 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
   afterAll(async () => {
     await t?.close();
     await fake?.stop();
+    await compute?.stop();
   });
 
   async function placeRunpodJob(gpuModel: string): Promise<{ jobId: string; attempt: AttemptRow; joinToken: string; podId: string; env: Record<string, string> }> {
@@ -96,6 +116,20 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     const podId = [...fake.pods.entries()].find(([, pod]) => pod['name'] === body.name)?.[0];
     expect(podId).toBeDefined();
     return { jobId: submitted.body.id, attempt, joinToken: body.env.ANNEAL_JOIN_TOKEN!, podId: podId!, env: body.env };
+  }
+
+  async function placeGcpJob(gpuModel: string): Promise<{ jobId: string; attempt: AttemptRow; zone: string; name: string; scheduling: Record<string, unknown> }> {
+    const submitted = await t.http.post('/v1/jobs', { recipe, datasetId, resources: { gpuModel, gpuCount: 1 }, providers: ['gcp'], budgetCap: '2.00' }, customer.accessToken);
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const before = compute.requests.length;
+    await scheduler.tick();
+    await scheduler.provisioned();
+    const inserted = compute.requests.slice(before).filter((request) => request.method === 'POST' && /\/instances$/.test(request.path));
+    expect(inserted).toHaveLength(1);
+    const body = inserted[0]!.body as { name: string; scheduling: Record<string, unknown> };
+    const attempt = await attemptOf(t, submitted.body.id);
+    expect(attempt).toMatchObject({ status: 'provisioning', instance_id: `us-central1-a/${body.name}` });
+    return { jobId: submitted.body.id, attempt, zone: 'us-central1-a', name: body.name, scheduling: body.scheduling };
   }
 
   /** A machine with one GPU of this name, as its agent reports it (mapped onto the catalog at registration). */
@@ -245,6 +279,46 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods against the loc
     // The token is spent with its attempt: even the right machine is refused now.
     expect((await join(joinToken, machineWith('NVIDIA L40S'))).response.body.code).toBe('join_token_invalid');
     expect((await t.http.post(`/v1/jobs/${jobId}/cancel`, {}, customer.accessToken)).status).toBe(200);
+  });
+
+  it('tells a spot machine its provider reclaimed from a lost one: a RunPod pod outbid or a GCP spot VM preempted is `preempted`, anything else `node_lost`', async () => {
+    const cloudNodes = t.app.get(CloudNodesService);
+    const consumer = t.app.get(NodesConsumer);
+    const lostNow = (attemptId: string) => cloudNodes.lostMachines([attemptId]).then((lost) => lost.get(attemptId));
+
+    // A RunPod spot pod whose agent joined, came online, then went silent: the sweep's lost node.
+    const pod = await placeRunpodJob('RTX A5000');
+    expect(fake.pods.get(pod.podId)?.['interruptible']).toBe(true);
+    const { node, response } = await join(pod.joinToken, machineWith('NVIDIA RTX A5000'));
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    node.joined(response.body);
+    nats.connection.publish(node.subject, node.encode(node.heartbeat({}, clock.now())));
+    await expectEventually(() => consumer.liveState(node.nodeId) === 'online');
+    clock.advance(11_000);
+    await consumer.sweep();
+    expect(consumer.liveState(node.nodeId)).toBe('offline');
+    await expectEventually(async () => (await t.app.get<ComputePort>(COMPUTE_PORT).attemptsOnLostNodes()).includes(pod.attempt.id));
+    // The pod still runs at RunPod (the agent died, the network went): lost.
+    expect(await lostNow(pod.attempt.id)).toEqual({ reason: 'node_lost', message: 'The machine stopped sending heartbeats.' });
+    // RunPod outbid it: "Outbid: <date>" on the stopped pod.
+    fake.outbid(pod.podId);
+    expect(await lostNow(pod.attempt.id)).toEqual({ reason: 'preempted', message: 'RunPod reclaimed the spot machine.' });
+
+    // A GCP spot VM: lost while it exists, preempted once GCE records a compute.instances.preempted operation for it.
+    const vm = await placeGcpJob('L4');
+    expect(vm.scheduling).toMatchObject({ provisioningModel: 'SPOT' });
+    expect(await lostNow(vm.attempt.id)).toEqual({ reason: 'node_lost', message: 'The machine stopped sending heartbeats.' });
+    compute.preempt(vm.zone, vm.name);
+    expect(await lostNow(vm.attempt.id)).toEqual({ reason: 'preempted', message: 'GCP reclaimed the spot machine.' });
+
+    // Several at once (the sweep's batch); an attempt nobody knows is simply lost.
+    const unknown = '01a20000-0000-7000-8000-0000000000ff';
+    const batch = await cloudNodes.lostMachines([pod.attempt.id, vm.attempt.id, unknown]);
+    expect([...batch].map(([id, lost]) => [id, lost.reason])).toEqual([
+      [pod.attempt.id, 'preempted'],
+      [vm.attempt.id, 'preempted'],
+      [unknown, 'node_lost'],
+    ]);
   });
 
   it('refuses an attempt-bound token once its attempt ended; a machine that never joins is ended by the provisioning timeout and terminated; tokens expire', async () => {

@@ -1,4 +1,4 @@
-import { assignmentSchema, assignSubject, encodeSignedMessage, parseMessage, type Assignment, type ProviderKind, type SecretBox } from '@anneal/providers';
+import { assignmentSchema, assignSubject, encodeSignedMessage, hasSpotCapability, parseMessage, type Assignment, type ProviderKind, type SecretBox } from '@anneal/providers';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Interval } from '@nestjs/schedule';
@@ -37,6 +37,14 @@ export interface BoundAttempt extends RentedGpus {
   priceMicrosPerGpuHour: bigint;
 }
 
+/** Why a live attempt's machine stopped answering, in the attempt's end reason and a sentence for the job's events. */
+export interface LostMachine {
+  reason: 'preempted' | 'node_lost';
+  message: string;
+}
+
+const PROVIDER_LABEL: Record<ProviderKind, string> = { community: 'The community provider', gcp: 'GCP', runpod: 'RunPod' };
+
 /**
  * Cloud machines (GCP, RunPod) become nodes of their attempt:
  *
@@ -52,7 +60,8 @@ export interface BoundAttempt extends RentedGpus {
  * 4. When the attempt ends, `retire` removes the node and revokes its credentials.
  *
  * A machine that is not what its attempt rented is refused at step 2 (`refuseMachine`: the attempt
- * fails over, the machine is deleted).
+ * fails over, the machine is deleted), and a machine that stops answering is asked about through its
+ * adapter (`lostMachines`: a spot reclaim is a preemption, not a lost node).
  */
 @Injectable()
 export class CloudNodesService implements OnApplicationShutdown {
@@ -135,6 +144,34 @@ export class CloudNodesService implements OnApplicationShutdown {
     await provider
       ?.terminate(attempt.instance_id)
       .catch((error: unknown) => this.logger.error({ err: error, attemptId, instanceId: attempt.instance_id }, 'deleting a refused cloud machine failed; delete it at the provider'));
+  }
+
+  /**
+   * Why the machines of these live attempts stopped answering (the scheduler's sweep of attempts on
+   * lost nodes): `preempted` when the machine's provider says it reclaimed it (a spot VM GCP
+   * preempted, a spot pod RunPod outbid), else `node_lost` (community nodes, providers without the
+   * spot capability, a machine still running or gone without a trace, a lookup that failed).
+   */
+  async lostMachines(attemptIds: readonly string[]): Promise<Map<string, LostMachine>> {
+    const lost = new Map<string, LostMachine>(attemptIds.map((id) => [id, { reason: 'node_lost', message: 'The machine stopped sending heartbeats.' }]));
+    if (attemptIds.length === 0) return lost;
+    const attempts = returningRows<{ id: string; provider_kind: ProviderKind; instance_id: string }>(
+      await this.dataSource.query(`SELECT id, provider_kind, instance_id FROM attempts WHERE id = ANY($1::uuid[]) AND provider_kind <> 'community' AND instance_id IS NOT NULL`, [attemptIds]),
+    );
+    if (attempts.length === 0) return lost;
+    const registry = await this.providers().registry();
+    await Promise.all(
+      attempts.map(async (attempt) => {
+        const provider = registry.get(attempt.provider_kind);
+        if (!provider || !hasSpotCapability(provider)) return;
+        const preempted = await provider.spot.wasPreempted(attempt.instance_id).catch((error: unknown) => {
+          this.logger.warn({ err: error, attemptId: attempt.id }, 'asking the provider whether it reclaimed a lost machine failed; the attempt counts as lost');
+          return false;
+        });
+        if (preempted) lost.set(attempt.id, { reason: 'preempted', message: `${PROVIDER_LABEL[attempt.provider_kind]} reclaimed the spot machine.` });
+      }),
+    );
+    return lost;
   }
 
   /**

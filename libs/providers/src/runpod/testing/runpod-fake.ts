@@ -16,7 +16,8 @@ import type { AddressInfo } from 'node:net';
  *     POST   /v2/{endpointId}/cancel/{jobId} → { id, status: 'CANCELLED' }
  *
  * Every request needs `Authorization: Bearer <apiKey>` (else 401). Tests script failures with
- * `failNextCreate`, start pods with `startPod`, and finish serverless jobs with `completeJob`.
+ * `failNextCreate`, start pods with `startPod`, reclaim spot pods with `outbid`, and finish
+ * serverless jobs with `completeJob`.
  */
 
 export interface RecordedRunpodRequest {
@@ -89,6 +90,18 @@ export class RunpodFake {
     pod['lastStartedAt'] = new Date().toISOString();
     pod['publicIp'] = '203.0.113.10';
     pod['lastStatusChange'] = `Rented by User: ${new Date().toUTCString()}`;
+  }
+
+  /**
+   * RunPod reclaims an interruptible (spot) pod for a higher bid, as its backend records it: the pod
+   * stopped (EXITED; or TERMINATED, the path that destroys it) with `lastStatusChange` "Outbid: <date>".
+   */
+  outbid(podId: string, path: 'exited' | 'terminated' = 'exited'): void {
+    const pod = this.pods.get(podId);
+    if (!pod) throw new Error(`fake: no pod ${podId}`);
+    if (pod['interruptible'] !== true) throw new Error(`fake: pod ${podId} is not interruptible; only spot pods are outbid`);
+    pod['desiredStatus'] = path === 'exited' ? 'EXITED' : 'TERMINATED';
+    pod['lastStatusChange'] = `Outbid: ${new Date().toUTCString()}`;
   }
 
   completeJob(jobId: string, output: unknown): void {
