@@ -52,6 +52,7 @@ export type ErrorCode =
   | 'invalid_validation'
   | 'provider_not_enabled'
   | 'join_token_invalid'
+  | 'machine_mismatch'
   | 'simulated_nodes_not_allowed'
   | 'node_key_taken'
   | 'node_busy'
