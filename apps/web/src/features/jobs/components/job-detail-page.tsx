@@ -34,9 +34,9 @@ function settling(job: Job): boolean {
   return job.finishedAt !== null && Date.now() - Date.parse(job.finishedAt) < SETTLING_FOR_MS && job.attempts.some((a) => a.status === 'ended' && a.billableSeconds === null);
 }
 
-const STREAM_LABELS: Record<JobStreamState, { text: string; className: string; title: string } | null> = {
+const STREAM_LABELS: Record<JobStreamState, { text: string; className: string; title: string; dot?: boolean } | null> = {
   connecting: { text: 'Connecting…', className: 'badge', title: 'Opening the live connection.' },
-  live: { text: '● Live', className: 'badge badge-ok', title: 'Loss, logs and events update as they happen.' },
+  live: { text: 'Live', dot: true, className: 'badge badge-ok', title: 'Loss, logs and events update as they happen.' },
   reconnecting: { text: 'Reconnecting…', className: 'badge badge-warn', title: 'The live connection dropped; retrying. What was missed is read again when it is back.' },
   unavailable: { text: 'Updates every 30 s', className: 'badge', title: 'Live updates are not available; the page re-reads the job every 30 seconds.' },
   ended: null,
@@ -47,6 +47,7 @@ function StreamIndicator({ state }: { state: JobStreamState }) {
   if (!label) return null;
   return (
     <span className={label.className} role="status" aria-live="polite" title={label.title} data-testid="stream-state" data-state={state}>
+      {label.dot ? <span aria-hidden="true">● </span> : null}
       {label.text}
     </span>
   );
@@ -192,7 +193,8 @@ export function JobDetailPage({ jobId }: { jobId: string }) {
   });
   const live = job.data ? !TERMINAL.includes(job.data.status) : false;
   const stream = useJobStream(jobId, live);
-  const reads = detailReads(stream);
+  // Until the job is read, whether a stream will be needed is unknown: nothing else is read yet.
+  const reads = detailReads(job.data ? stream : 'connecting');
   const events = useQuery({ queryKey: jobQueryKeys.part(orgId, jobId, 'events'), queryFn: ({ signal }) => jobEvents(api, jobId, signal), ...reads });
   const cancel = useMutation({ mutationFn: () => cancelJob(api, jobId), onSuccess: () => void queryClient.invalidateQueries({ queryKey: ['jobs'] }) });
   const data = job.data;
