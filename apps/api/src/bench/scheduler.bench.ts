@@ -150,6 +150,8 @@ class Stages {
     const scheduler = replica.app.get(SchedulerService);
     stages.wrap(scheduler, 'tick', 'scheduler round (claim up to 200, decide, reserve and write in one transaction, then start provisioning)');
     stages.wrap(scheduler, 'sweep', 'scheduler sweep (once a second)');
+    stages.wrap(get(COMPUTE_PORT), 'attemptsOnLostNodes', 'sweep: live attempts on lost nodes (one query)');
+    stages.wrap(scheduler, 'enforceLimits', 'sweep: cancels, budget caps and durations (one query, then each attempt concerned)');
     stages.wrap(get(OFFER_PORT), 'list', 'list offers (at most every 500 ms)');
     stages.wrap(get(DATASET_PORT), 'trainableMany', 'datasets of a round (rows + moderation, one query each)');
     stages.wrap(get(ESTIMATE_PORT), 'estimate', 'estimate a recipe on every matching offer (once per recipe and listing)');
@@ -161,7 +163,8 @@ class Stages {
     stages.wrap(compute, 'openAttemptEvent', 'verify one attempt event (consumer)');
     const lifecycle = replica.app.get(AttemptLifecycle);
     stages.wrap(lifecycle, 'handle', 'apply one attempt event (consumer)');
-    stages.wrap(lifecycle, 'settle', 'settle an ended attempt (ledger)');
+    stages.wrap(lifecycle, 'endAttempts', 'end attempts (a batch: one transaction, nodes freed together, settled together)');
+    stages.wrap(lifecycle, 'settleMany', 'settle ended attempts in the ledger (a batch)');
     stages.wrap(replica.app.get(NodesConsumer), 'handle', 'heartbeat received (verify + state)');
     return stages;
   }
@@ -413,13 +416,16 @@ interface Counts {
   accepted: number;
   succeeded: number;
   attempts: number;
+  /** Attempts whose seconds are settled in the ledger. */
+  settled: number;
 }
 
 async function counts(db: DataSource): Promise<Counts> {
   const [row] = await db.query(
     `SELECT (SELECT count(*)::int FROM attempts WHERE instance_id IS NOT NULL) AS accepted,
             (SELECT count(*)::int FROM jobs WHERE status = 'succeeded') AS succeeded,
-            (SELECT count(*)::int FROM attempts) AS attempts`,
+            (SELECT count(*)::int FROM attempts) AS attempts,
+            (SELECT count(*)::int FROM attempts WHERE billable_seconds IS NOT NULL) AS settled`,
   );
   return row as Counts;
 }
@@ -497,6 +503,8 @@ interface BacklogResult {
   accepted: number;
   succeeded: number;
   placementsPerS: number;
+  /** Attempts settled in the ledger per second of the run. */
+  settledPerS: number;
   peakPerS: number;
   allAcceptedS: number | null;
   allSucceededS: number | null;
@@ -543,7 +551,7 @@ async function phaseBacklog(s3: S3, pgUrl: string, natsUrl: string): Promise<Bac
     cluster.enableSchedulers();
     let allAcceptedS: number | null = null;
     let allSucceededS: number | null = null;
-    let last: Counts = { accepted: 0, succeeded: 0, attempts: 0 };
+    let last: Counts = { accepted: 0, succeeded: 0, attempts: 0, settled: 0 };
     let lastReport = t0;
     while (now() - t0 < BACKLOG_LIMIT_S * 1000) {
       await sleep(250);
@@ -577,6 +585,7 @@ async function phaseBacklog(s3: S3, pgUrl: string, natsUrl: string): Promise<Bac
       accepted: last.accepted,
       succeeded: final.succeeded,
       placementsPerS: last.accepted / (allAcceptedS ?? seconds),
+      settledPerS: last.settled / seconds,
       peakPerS,
       firstWaveS,
       allAcceptedS,
@@ -704,7 +713,7 @@ async function phaseReplicas(s3: S3, pgUrl: string, natsUrl: string, replicas: n
     const before = await transactionCounters(db);
     const t0 = now();
     cluster.enableSchedulers();
-    let last: Counts = { accepted: 0, succeeded: 0, attempts: 0 };
+    let last: Counts = { accepted: 0, succeeded: 0, attempts: 0, settled: 0 };
     while (now() - t0 < REPLICA_WINDOW_S * 1000) {
       await sleep(250);
       last = await counts(db);
@@ -752,7 +761,7 @@ function markdown(input: { backlog?: BacklogResult; rate?: RateResult; replicas:
       `| double placements (a node with two overlapping live attempts / a job with two) | ${b.integrity.nodeOverlaps} / ${b.integrity.jobOverlaps}; assignments reaching a busy node: ${b.fleet?.busyAssignments ?? 'n/a'} | 0 ${pass(b.integrity.nodeOverlaps === 0 && b.integrity.jobOverlaps === 0 && (b.fleet?.busyAssignments ?? 0) === 0)} |`,
       `| attempts by end reason | ${Object.entries(b.integrity.endReasons).map(([reason, n]) => `${reason} ${fmt(n)}`).join(', ')}; settled ${fmt(b.integrity.settled)} of ${fmt(b.integrity.ended)} ended${b.integrity.failures.length > 0 ? `; attempts that failed to start: ${b.integrity.failures.map((f) => `${f.n}× \"${f.message}\"`).join('; ')}` : ''} | |`,
       `| per placement: PostgreSQL commits / rollbacks; API-process CPU | ${fmt(b.commitsPerPlacement, 1)} / ${fmt(b.rollbacksPerPlacement, 1)}; ${fmt(b.cpuPerPlacementMs, 1)} ms (incl. the fleet thread and s3rver); the process got ${fmt(b.cpuCores, 2)} cores on average, load average ${fmt(b.loadAfter, 1)} at the end | |`,
-      `| attempt events applied by the consumer (accepted, started, finished) / attempts settled in the ledger, per second | ${fmt((b.stages.find((stage) => stage.name.startsWith('apply one attempt event'))?.calls ?? 0) / b.seconds, 1)} / ${fmt((b.stages.find((stage) => stage.name.startsWith('settle an ended attempt'))?.calls ?? 0) / b.seconds, 1)} | |`,
+      `| attempt events applied by the consumer (accepted, started, finished) / attempts settled in the ledger, per second | ${fmt((b.stages.find((stage) => stage.name.startsWith('apply one attempt event'))?.calls ?? 0) / b.seconds, 1)} / ${fmt(b.settledPerS, 1)} | |`,
       `| seeding: jobs queued with their holds | ${fmt(b.seedRate)}/s | |`,
       '',
       'After the first wave a node takes another job only once its attempt has ended: the attempt-events consumer must apply its `accepted`,',

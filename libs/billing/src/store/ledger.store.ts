@@ -592,35 +592,65 @@ export class PgLedgerStore {
   // -------------------------------------------------------------------------------------------
   // Usage, settlement, payments, payouts
 
-  private async insertUsage(client: LedgerDbClient, usage: UsageRecord, now: Date): Promise<UsageRecordResult> {
-    const values = [
-      usage.usageKey,
-      usage.attemptId,
-      usage.jobId,
-      usage.orgId,
-      usage.providerOrgId,
-      usage.gpuModel,
-      usage.gpuCount,
-      usage.billableSeconds,
-      usage.priceMicrosPerGpuHour.toString(),
-      usage.costMicros.toString(),
-      usage.chargedMicros.toString(),
-      usage.runningAt,
-      usage.endedAt,
-      usage.endReason,
-    ];
+  /**
+   * Inserts usage records in one statement; a record whose attempt already has one answers
+   * `exists` when the stored record has the same fields, `exists_with_different_fields` otherwise.
+   */
+  private async insertUsages(client: LedgerDbClient, usages: readonly UsageRecord[], now: Date): Promise<UsageRecordResult[]> {
+    if (usages.length === 0) return [];
+    const column = <T>(pick: (usage: UsageRecord) => T) => usages.map(pick);
     const inserted = await client.query(
       `INSERT INTO ledger_usage_records (usage_key, attempt_id, job_id, org_id, provider_org_id, gpu_model, gpu_count, billable_seconds,
                                          price_micros_per_gpu_hour, cost_micros, charged_micros, running_at, ended_at, end_reason, recorded_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING RETURNING usage_key`,
-      [...values, now],
+       SELECT u.*, $15::timestamptz FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::bigint[], $9::bigint[],
+                                                $10::bigint[], $11::bigint[], $12::timestamptz[], $13::timestamptz[], $14::text[]) AS u
+       ON CONFLICT DO NOTHING RETURNING usage_key`,
+      [
+        column((u) => u.usageKey),
+        column((u) => u.attemptId),
+        column((u) => u.jobId),
+        column((u) => u.orgId),
+        column((u) => u.providerOrgId),
+        column((u) => u.gpuModel),
+        column((u) => u.gpuCount),
+        column((u) => u.billableSeconds),
+        column((u) => u.priceMicrosPerGpuHour.toString()),
+        column((u) => u.costMicros.toString()),
+        column((u) => u.chargedMicros.toString()),
+        column((u) => u.runningAt),
+        column((u) => u.endedAt),
+        column((u) => u.endReason),
+        now,
+      ],
     );
-    if (inserted.rows.length === 1) return 'ok';
+    const fresh = new Set(inserted.rows.map((row) => row.usage_key as string));
+    const results: UsageRecordResult[] = [];
+    for (const usage of usages) results.push(fresh.has(usage.usageKey) ? 'ok' : await this.compareUsage(client, usage));
+    return results;
+  }
+
+  /** A usage record that was there already: the same fields (`exists`) or not. */
+  private async compareUsage(client: LedgerDbClient, usage: UsageRecord): Promise<UsageRecordResult> {
     const { rows } = await client.query(
       `SELECT 1 FROM ledger_usage_records WHERE usage_key = $1 AND attempt_id = $2 AND job_id = $3 AND org_id = $4 AND provider_org_id = $5
           AND gpu_model = $6 AND gpu_count = $7 AND billable_seconds = $8 AND price_micros_per_gpu_hour = $9 AND cost_micros = $10
           AND charged_micros = $11 AND running_at IS NOT DISTINCT FROM $12 AND ended_at IS NOT DISTINCT FROM $13 AND end_reason IS NOT DISTINCT FROM $14`,
-      values,
+      [
+        usage.usageKey,
+        usage.attemptId,
+        usage.jobId,
+        usage.orgId,
+        usage.providerOrgId,
+        usage.gpuModel,
+        usage.gpuCount,
+        usage.billableSeconds,
+        usage.priceMicrosPerGpuHour.toString(),
+        usage.costMicros.toString(),
+        usage.chargedMicros.toString(),
+        usage.runningAt,
+        usage.endedAt,
+        usage.endReason,
+      ],
     );
     return rows.length === 1 ? 'exists' : 'exists_with_different_fields';
   }
@@ -630,21 +660,41 @@ export class PgLedgerStore {
    * A replay answers `exists` for both; a batch that fails writes nothing (not even the usage).
    */
   async settleAttempt(plan: Pick<AttemptSettlementPlan, 'transfers' | 'usage'>, now: Date): Promise<SettlementResult> {
+    return (await this.settleAttempts([plan], now))[0]!;
+  }
+
+  /**
+   * Settles many finished attempts in one transaction, each exactly as `settleAttempt` would: each
+   * attempt's transfers are their own linked chain, applied entirely or not at all, and only an
+   * attempt whose chain applied gets its usage record. Should any attempt already have a usage
+   * record with other figures, nothing of the batch is kept and each attempt is settled alone.
+   */
+  async settleAttempts(plans: readonly Pick<AttemptSettlementPlan, 'transfers' | 'usage'>[], now: Date): Promise<SettlementResult[]> {
+    if (plans.length === 0) return [];
     try {
       return await this.transaction(async (client) => {
-        const results = await this.createTransfersIn(client, plan.transfers, now);
-        if (!results.every((r) => isTransferApplied(r.result))) throw new Rollback<SettlementResult>({ results, usage: 'not_recorded' });
-        const usage = await this.insertUsage(client, plan.usage, now);
-        if (usage === 'exists_with_different_fields') {
-          // Another usage record for this attempt: apply nothing, and say so.
-          const undone = results.map((r) => (r.result === 'ok' ? { ...r, result: 'linked_event_failed' as const } : r));
-          throw new Rollback<SettlementResult>({ results: undone, usage });
+        const outcomes = await this.createTransfersIn(client, plans.flatMap((plan) => plan.transfers), now);
+        let offset = 0;
+        // Each plan's outcomes, indexed within the plan (as a batch of its own would report them).
+        const results = plans.map((plan) => outcomes.slice(offset, (offset += plan.transfers.length)).map((outcome, index) => ({ ...outcome, index })));
+        const applied = plans.flatMap((_, i) => (results[i]!.every((r) => isTransferApplied(r.result)) ? [i] : []));
+        const usages = await this.insertUsages(client, applied.map((i) => plans[i]!.usage), now);
+        if (usages.includes('exists_with_different_fields')) {
+          // Another usage record for an attempt: apply nothing of it, and say so.
+          if (plans.length > 1) throw new Rollback<SettlementResult[] | null>(null);
+          const undone = results[0]!.map((r) => (r.result === 'ok' ? { ...r, result: 'linked_event_failed' as const } : r));
+          throw new Rollback<SettlementResult[] | null>([{ results: undone, usage: 'exists_with_different_fields' }]);
         }
-        return { results, usage };
+        const usageOf = new Map(applied.map((planIndex, i) => [planIndex, usages[i]!]));
+        return plans.map((_, i): SettlementResult => ({ results: results[i]!, usage: usageOf.get(i) ?? 'not_recorded' }));
       });
     } catch (error) {
-      if (error instanceof Rollback) return error.value as SettlementResult;
-      throw error;
+      if (!(error instanceof Rollback)) throw error;
+      const value = error.value as SettlementResult[] | null;
+      if (value) return value;
+      const alone: SettlementResult[] = [];
+      for (const plan of plans) alone.push(...(await this.settleAttempts([plan], now)));
+      return alone;
     }
   }
 

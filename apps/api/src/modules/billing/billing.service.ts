@@ -8,8 +8,10 @@ import {
   jobHoldId,
   planAttemptSettlement,
   planJobHold,
+  type AttemptSettlementPlan,
   type MeteredAttempt,
   type PgLedgerStore,
+  type SettlementResult,
   type StatementLine,
   type TransferInput,
 } from '@anneal/billing';
@@ -81,6 +83,9 @@ export interface AttemptSettlement {
   /** True when this attempt had been settled before with the same figures: nothing changed. */
   replay: boolean;
 }
+
+/** One attempt's settlement, or why it could not be made (the ledger's typed error). */
+export type SettleOutcome = { ok: true; settlement: AttemptSettlement } | { ok: false; error: unknown };
 
 export interface RefundRequest {
   orgId: string;
@@ -228,52 +233,56 @@ export class BillingService {
    * `replay: true`; a replay with different figures is a 409 `ledger_conflict`.
    */
   async settleAttempt(request: SettleAttemptRequest): Promise<AttemptSettlement> {
-    if (request.attempt.endedAt === null) throw new TypeError('settleAttempt needs an attempt that has ended (endedAt)');
-    const holdId = request.holdId ?? jobHoldId(request.jobId);
-    const [hold] = await this.ledger.lookupTransfers([holdId]);
-    if (!hold || (hold.flags & TransferFlags.pending) === 0) {
-      throw conflict('ledger_conflict', 'This job has no hold to settle the attempt against.', { jobId: request.jobId, attemptId: request.attemptId });
-    }
-    await this.ensureProviderAccounts(request.providerOrgId);
+    const [outcome] = await this.settleAttempts([request]);
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!.settlement;
+  }
+
+  /**
+   * `settleAttempt` for many attempts (of different jobs) at once: their holds read in one query
+   * and their settlements written in one ledger transaction, each attempt's outcome exactly what
+   * settling it alone would give (one attempt's failure is its own: the others are kept).
+   */
+  async settleAttempts(requests: readonly SettleAttemptRequest[]): Promise<SettleOutcome[]> {
+    if (requests.some((request) => request.attempt.endedAt === null)) throw new TypeError('settleAttempt needs an attempt that has ended (endedAt)');
+    const holdIds = requests.map((request) => request.holdId ?? jobHoldId(request.jobId));
+    const holds = new Map((await this.ledger.lookupTransfers([...new Set(holdIds)])).map((transfer) => [transfer.id, transfer]));
+    for (const providerOrgId of new Set(requests.map((request) => request.providerOrgId))) await this.ensureProviderAccounts(providerOrgId);
     const now = this.clock.now();
-    const plan = planAttemptSettlement({
-      orgId: request.orgId,
-      providerOrgId: request.providerOrgId,
-      jobId: request.jobId,
-      attemptId: request.attemptId,
-      hold: { id: holdId, amountMicros: hold.amount },
-      gpuModel: request.gpuModel,
-      gpuCount: request.gpuCount,
-      priceMicrosPerGpuHour: request.priceMicrosPerGpuHour,
-      attempt: request.attempt,
-      budgetCapMicros: request.budgetCapMicros,
-      platformFeeBps: this.config.PLATFORM_FEE_BPS,
-      reholdId: request.continueJob ? deriveUuid('job-rehold', request.attemptId.toLowerCase()) : undefined,
-      now,
+    const outcomes: SettleOutcome[] = [];
+    const planned: { index: number; request: SettleAttemptRequest; plan: AttemptSettlementPlan }[] = [];
+    requests.forEach((request, index) => {
+      const hold = holds.get(holdIds[index]!);
+      if (!hold || (hold.flags & TransferFlags.pending) === 0) {
+        outcomes[index] = { ok: false, error: conflict('ledger_conflict', 'This job has no hold to settle the attempt against.', { jobId: request.jobId, attemptId: request.attemptId }) };
+        return;
+      }
+      try {
+        const plan = planAttemptSettlement({
+          orgId: request.orgId,
+          providerOrgId: request.providerOrgId,
+          jobId: request.jobId,
+          attemptId: request.attemptId,
+          hold: { id: hold.id, amountMicros: hold.amount },
+          gpuModel: request.gpuModel,
+          gpuCount: request.gpuCount,
+          priceMicrosPerGpuHour: request.priceMicrosPerGpuHour,
+          attempt: request.attempt,
+          budgetCapMicros: request.budgetCapMicros,
+          platformFeeBps: this.config.PLATFORM_FEE_BPS,
+          reholdId: request.continueJob ? deriveUuid('job-rehold', request.attemptId.toLowerCase()) : undefined,
+          now,
+        });
+        planned.push({ index, request, plan });
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
     });
-    const settled = await this.ledger.settleAttempt(plan, now);
-    const failed = settled.results.find((r) => !isTransferApplied(r.result));
-    if (settled.usage === 'exists_with_different_fields') {
-      throw ledgerError('exists_with_different_fields', { attemptId: request.attemptId });
-    }
-    if (failed) {
-      // A linked batch reports the real cause on one transfer and `linked_event_failed` on the rest.
-      const cause = settled.results.find((r) => !isTransferApplied(r.result) && r.result !== 'linked_event_failed') ?? failed;
-      throw ledgerError(cause.result, { attemptId: request.attemptId });
-    }
-    const rehold = request.continueJob && plan.reheldMicros > 0n ? plan.transfers.at(-1)!.id : null;
-    return {
-      billableSeconds: plan.billableSeconds,
-      costMicros: plan.costMicros,
-      chargedMicros: plan.chargedMicros,
-      providerShareMicros: plan.providerShareMicros,
-      platformFeeMicros: plan.platformFeeMicros,
-      releasedMicros: plan.releasedMicros,
-      uncoveredMicros: plan.uncoveredMicros,
-      reheldMicros: plan.reheldMicros,
-      nextHoldId: rehold,
-      replay: settled.usage === 'exists',
-    };
+    const settled = await this.ledger.settleAttempts(planned.map((p) => p.plan), now);
+    planned.forEach(({ index, request, plan }, i) => {
+      outcomes[index] = settlementOutcome(request, plan, settled[i]!);
+    });
+    return outcomes;
   }
 
   /**
@@ -346,6 +355,35 @@ export class BillingService {
     const result = await this.ledger.listOrgStatement(orgId, { cursor: page.cursor ?? null, limit: page.limit ?? 50 });
     return { lines: result.lines.map(statementLineView), nextCursor: result.nextCursor };
   }
+}
+
+/** What the ledger answered for one attempt's settlement, as the attempt's outcome. */
+function settlementOutcome(request: SettleAttemptRequest, plan: AttemptSettlementPlan, settled: SettlementResult): SettleOutcome {
+  if (settled.usage === 'exists_with_different_fields') {
+    return { ok: false, error: ledgerError('exists_with_different_fields', { attemptId: request.attemptId }) };
+  }
+  const failed = settled.results.find((r) => !isTransferApplied(r.result));
+  if (failed) {
+    // A linked batch reports the real cause on one transfer and `linked_event_failed` on the rest.
+    const cause = settled.results.find((r) => !isTransferApplied(r.result) && r.result !== 'linked_event_failed') ?? failed;
+    return { ok: false, error: ledgerError(cause.result, { attemptId: request.attemptId }) };
+  }
+  const rehold = request.continueJob && plan.reheldMicros > 0n ? plan.transfers.at(-1)!.id : null;
+  return {
+    ok: true,
+    settlement: {
+      billableSeconds: plan.billableSeconds,
+      costMicros: plan.costMicros,
+      chargedMicros: plan.chargedMicros,
+      providerShareMicros: plan.providerShareMicros,
+      platformFeeMicros: plan.platformFeeMicros,
+      releasedMicros: plan.releasedMicros,
+      uncoveredMicros: plan.uncoveredMicros,
+      reheldMicros: plan.reheldMicros,
+      nextHoldId: rehold,
+      replay: settled.usage === 'exists',
+    },
+  };
 }
 
 function remember(set: Set<string>, id: string): void {

@@ -10,8 +10,12 @@ import { AttemptLifecycle } from './attempt-lifecycle.service.js';
 import { COMPUTE_PORT, type ComputePort } from './jobs.ports.js';
 
 const CONSUMER = 'anneal-api-attempt-events';
-/** Attempt events applied at once (each attempt's own events stay in order). */
-const MAX_IN_FLIGHT = 16;
+/**
+ * Attempt events applied at once (each attempt's own events stay in order). The events in flight
+ * are written together, a tick at a time (one read of their attempts, one transaction per kind),
+ * so this bounds a batch rather than the connections used.
+ */
+const MAX_IN_FLIGHT = 256;
 
 /**
  * Agent → API attempt events, from JetStream through one durable consumer shared by every
@@ -47,7 +51,7 @@ export class AttemptEventsConsumer implements OnApplicationBootstrap, OnApplicat
         if (!String((error as Error).message).includes('already')) throw error;
       });
     const consumer = await this.nats.jetstream.consumers.get(stream, CONSUMER);
-    this.messages = await consumer.consume({ max_messages: 256 });
+    this.messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT * 2 });
     this.running = this.run(this.messages);
   }
 
@@ -56,8 +60,9 @@ export class AttemptEventsConsumer implements OnApplicationBootstrap, OnApplicat
     // attempt stay in the order JetStream delivered them, chained one after another.
     const chains = new Map<string, Promise<void>>();
     const inFlight = new Set<Promise<void>>();
+    let slotFreed: (() => void) | null = null;
     for await (const message of messages) {
-      while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+      while (inFlight.size >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (slotFreed = resolve));
       const key = message.subject;
       const previous = chains.get(key) ?? Promise.resolve();
       const current = previous.then(() => this.apply(message));
@@ -65,6 +70,8 @@ export class AttemptEventsConsumer implements OnApplicationBootstrap, OnApplicat
       const tracked = current.finally(() => {
         inFlight.delete(tracked);
         if (chains.get(key) === current) chains.delete(key);
+        slotFreed?.();
+        slotFreed = null;
       });
       inFlight.add(tracked);
     }

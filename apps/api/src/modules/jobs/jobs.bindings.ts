@@ -31,7 +31,7 @@ import { ObjectStorage } from '../../core/storage/object-storage.js';
 import { BillingService } from '../billing/billing.service.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModerationService } from '../moderation/moderation.service.js';
-import type { BillingPort, ComputePort, DatasetPort, EstimateInput, EstimatePort, ModerationPort, ProvisionInput, QuoteRow, StoragePort } from './jobs.ports.js';
+import type { BillingPort, ComputePort, DatasetPort, EstimateInput, EstimatePort, ModerationPort, ProvisionInput, QuoteRow, SettleAttemptInput, SettleAttemptOutcome, StoragePort } from './jobs.ports.js';
 
 /** Cloud capacity has no provider org in Anneal; its payable sits on one account per provider kind. */
 export function cloudProviderOrgId(kind: ProviderKind): string {
@@ -90,6 +90,11 @@ export class StorageBinding implements StoragePort {
   }
 }
 
+/** The attempt's end as metering knows it (a maximum duration reached is a completed run). */
+function billedEndReason(endReason: string): 'completed' | 'node_lost' | 'preempted' | 'no_capacity' | 'user_canceled' | 'budget_exhausted' | 'error' {
+  return endReason === 'max_duration' ? 'completed' : (endReason as ReturnType<typeof billedEndReason>);
+}
+
 @Injectable()
 export class BillingBinding implements BillingPort {
   constructor(private readonly billing: BillingService) {}
@@ -103,22 +108,25 @@ export class BillingBinding implements BillingPort {
     await this.billing.releaseJobHold(jobId, holdId ?? undefined);
   }
 
-  async settleAttempt(input: Parameters<BillingPort['settleAttempt']>[0]) {
-    const endReason = input.endReason === 'max_duration' ? 'completed' : (input.endReason as 'completed' | 'node_lost' | 'preempted' | 'no_capacity' | 'user_canceled' | 'budget_exhausted' | 'error');
-    const settled = await this.billing.settleAttempt({
-      orgId: input.orgId,
-      providerOrgId: input.providerOrgId ?? cloudProviderOrgId('gcp'),
-      jobId: input.jobId,
-      attemptId: input.attemptId,
-      holdId: input.holdId ?? undefined,
-      gpuModel: input.gpuModel,
-      gpuCount: input.gpuCount,
-      priceMicrosPerGpuHour: input.priceMicrosPerGpuHour,
-      attempt: { runningAt: input.runningAt, endedAt: input.endedAt, endReason, lastHeartbeatAt: input.lastHeartbeatAt },
-      budgetCapMicros: input.budgetCapMicros,
-      continueJob: input.continueJob,
-    });
-    return { chargedMicros: settled.chargedMicros, billableSeconds: settled.billableSeconds, nextHoldId: settled.nextHoldId };
+  async settleAttempts(inputs: readonly SettleAttemptInput[]): Promise<SettleAttemptOutcome[]> {
+    const outcomes = await this.billing.settleAttempts(
+      inputs.map((input) => ({
+        orgId: input.orgId,
+        providerOrgId: input.providerOrgId ?? cloudProviderOrgId('gcp'),
+        jobId: input.jobId,
+        attemptId: input.attemptId,
+        holdId: input.holdId ?? undefined,
+        gpuModel: input.gpuModel,
+        gpuCount: input.gpuCount,
+        priceMicrosPerGpuHour: input.priceMicrosPerGpuHour,
+        attempt: { runningAt: input.runningAt, endedAt: input.endedAt, endReason: billedEndReason(input.endReason), lastHeartbeatAt: input.lastHeartbeatAt },
+        budgetCapMicros: input.budgetCapMicros,
+        continueJob: input.continueJob,
+      })),
+    );
+    return outcomes.map((outcome) =>
+      outcome.ok ? { ok: true, chargedMicros: outcome.settlement.chargedMicros, billableSeconds: outcome.settlement.billableSeconds, nextHoldId: outcome.settlement.nextHoldId } : outcome,
+    );
   }
 
   costSoFar(input: { priceMicrosPerGpuHour: bigint; gpuCount: number; runningAt: Date | null; now: Date }): bigint {
@@ -218,10 +226,22 @@ export class ComputeBinding implements ComputePort {
     return granted;
   }
 
-  async releaseNode(nodeId: string, attemptId: string): Promise<void> {
+  async releaseNodes(releases: readonly { nodeId: string; attemptId: string }[]): Promise<void> {
+    if (releases.length === 0) return;
+    const nodeIds = releases.map((r) => r.nodeId);
+    const attemptIds = releases.map((r) => r.attemptId);
     // A cloud machine's node exists for its attempt only: it is retired with it (credentials revoked).
-    if (await this.cloudNodes.retire(nodeId, attemptId)) return;
-    await this.dataSource.query('UPDATE nodes SET reserved_for_attempt_id = NULL WHERE id = $1 AND reserved_for_attempt_id = $2', [nodeId, attemptId]);
+    const bound: { id: string; attempt_id: string }[] = await this.dataSource.query(
+      `SELECT n.id, r.attempt_id FROM nodes n JOIN unnest($1::uuid[], $2::uuid[]) AS r(node_id, attempt_id) ON n.id = r.node_id AND n.bound_attempt_id = r.attempt_id`,
+      [nodeIds, attemptIds],
+    );
+    for (const node of bound) await this.cloudNodes.retire(node.id, node.attempt_id);
+    // The rest (community nodes) together; a retired node's reservation is already gone.
+    await this.dataSource.query(
+      `UPDATE nodes SET reserved_for_attempt_id = NULL FROM unnest($1::uuid[], $2::text[]) AS r(node_id, attempt_id)
+        WHERE nodes.id = r.node_id AND nodes.reserved_for_attempt_id = r.attempt_id`,
+      [nodeIds, attemptIds],
+    );
   }
 
   async lastHeartbeatAt(nodeId: string): Promise<Date | null> {

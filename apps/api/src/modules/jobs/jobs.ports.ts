@@ -94,33 +94,42 @@ export interface ComputePort {
    * machine is provisioned. Returns the granted picks by attempt id, with who earns from them.
    */
   reserve(manager: EntityManager, picks: readonly { attemptId: string; offer: Offer }[]): Promise<Map<string, { providerOrgId: string; nodeId: string | null }>>;
-  releaseNode(nodeId: string, attemptId: string): Promise<void>;
+  /** Frees the nodes of ended attempts (each only while still reserved for that attempt); a cloud machine's node is retired. */
+  releaseNodes(releases: readonly { nodeId: string; attemptId: string }[]): Promise<void>;
 }
 
 export interface BillingPort {
   /** Holds the amount (402 `insufficient_credits` when the balance cannot cover it). */
   placeJobHold(input: { orgId: string; jobId: string; amountMicros: bigint }): Promise<{ holdId: string }>;
   releaseJobHold(jobId: string, holdId: string | null): Promise<void>;
-  settleAttempt(input: {
-    orgId: string;
-    jobId: string;
-    attemptId: string;
-    holdId: string | null;
-    providerOrgId: string | null;
-    gpuModel: string;
-    gpuCount: number;
-    priceMicrosPerGpuHour: bigint;
-    runningAt: Date | null;
-    endedAt: Date;
-    lastHeartbeatAt: Date | null;
-    endReason: string;
-    /** What remains of the job's budget cap; null for no cap. */
-    budgetCapMicros: bigint | null;
-    /** The job goes on with another attempt: the remainder is held again under a new hold. */
-    continueJob: boolean;
-  }): Promise<{ chargedMicros: bigint; billableSeconds: number; nextHoldId: string | null }>;
+  /**
+   * Settles ended attempts (of different jobs) in the ledger together; each attempt's outcome is
+   * what settling it alone would give: its charge, or the error that kept it unsettled.
+   */
+  settleAttempts(inputs: readonly SettleAttemptInput[]): Promise<SettleAttemptOutcome[]>;
   costSoFar(input: { priceMicrosPerGpuHour: bigint; gpuCount: number; runningAt: Date | null; now: Date }): bigint;
 }
+
+export interface SettleAttemptInput {
+  orgId: string;
+  jobId: string;
+  attemptId: string;
+  holdId: string | null;
+  providerOrgId: string | null;
+  gpuModel: string;
+  gpuCount: number;
+  priceMicrosPerGpuHour: bigint;
+  runningAt: Date | null;
+  endedAt: Date;
+  lastHeartbeatAt: Date | null;
+  endReason: string;
+  /** What remains of the job's budget cap; null for no cap. */
+  budgetCapMicros: bigint | null;
+  /** The job goes on with another attempt: the remainder is held again under a new hold. */
+  continueJob: boolean;
+}
+
+export type SettleAttemptOutcome = { ok: true; chargedMicros: bigint; billableSeconds: number; nextHoldId: string | null } | { ok: false; error: unknown };
 
 export interface StoragePort {
   /** A presigned PUT and the headers its signature covers (the uploader must send them). */

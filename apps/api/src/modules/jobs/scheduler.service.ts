@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { NoCapacityError, ProviderError, QuotaExceededError, type Offer } from '@anneal/providers';
 import type { Logger } from 'pino';
-import { DataSource, In, IsNull, Not, type EntityManager } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
 import { LOGGER } from '../../core/logging/logger.js';
@@ -11,12 +11,11 @@ import { Attempt } from './entities/attempt.entity.js';
 import { Job } from './entities/job.entity.js';
 import { isTerminal, retryDelaySeconds, type EndReason } from './job-state.js';
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, ESTIMATE_PORT, OFFER_PORT, type BillingPort, type ComputePort, type DatasetPort, type EstimatePort, type OfferPort, type TrainableDataset } from './jobs.ports.js';
-import { AttemptLifecycle } from './attempt-lifecycle.service.js';
+import { AttemptLifecycle, type AttemptEnding } from './attempt-lifecycle.service.js';
 import { JobsService } from './jobs.service.js';
 import { describeOffer, describeWait, rankCandidates, type RankedCandidate, type SkipReason } from './offer-ranking.js';
 import { QueueSignal } from './queue-signal.js';
 import { AppError } from '../../core/errors/app-error.js';
-import { TickBatcher } from '../../core/batching/tick-batcher.js';
 
 /** Jobs claimed and placed in one transaction. */
 const BATCH = 200;
@@ -33,6 +32,8 @@ const MAX_PROVISIONS_IN_FLIGHT = 2_000;
 /** An offer that failed a job is skipped for that job this long (on this replica). */
 const SKIP_MEMORY_MS = 10 * 60_000;
 const PROVISIONING_TIMEOUT_MS = 10 * 60_000;
+/** An attempt ended this long ago and still unsettled had its settlement fail: the sweep settles it. */
+const SETTLE_RETRY_AFTER_MS = 30_000;
 const SHUTDOWN_GRACE_MS = 5_000;
 /** A job a round may claim (alias `j`). */
 const DUE = "j.status = 'queued' AND j.next_attempt_at <= :now AND j.cancel_requested_at IS NULL";
@@ -79,14 +80,6 @@ export class SchedulerService implements OnApplicationShutdown {
   /** Offers that failed a job recently: skipped when it is matched again, named in its wait reason. */
   private readonly recentSkips = new Map<string, { skips: SkipReason[]; until: number }>();
   private readonly unlisten: () => void;
-  /** Machines' instance ids, recorded for all the provisions that answered in the same tick at once. */
-  private readonly instances = new TickBatcher<string, string, void>(async (rows) => {
-    await this.dataSource.query(
-      `UPDATE attempts SET instance_id = r.instance_id FROM unnest($1::uuid[], $2::text[]) AS r(id, instance_id) WHERE attempts.id = r.id AND attempts.instance_id IS NULL`,
-      [[...rows.keys()], [...rows.values()]],
-    );
-  });
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly jobs: JobsService,
@@ -364,7 +357,7 @@ export class SchedulerService implements OnApplicationShutdown {
     try {
       const assignment = await this.buildAssignment(job, attempt, offer, dataset, attemptToken);
       const instance = await this.compute.provision({ attemptId: attempt.id, offer, assignment });
-      await this.instances.add(attempt.id, instance.instanceId);
+      await this.lifecycle.recordInstance(attempt.id, instance.instanceId);
       // A cloud attempt that ended while its machine was starting found no instance to delete.
       if (offer.providerKind !== 'community') await this.stopIfEnded(attempt.id, offer, instance.instanceId);
     } catch (error) {
@@ -449,14 +442,22 @@ export class SchedulerService implements OnApplicationShutdown {
    */
   async sweep(): Promise<void> {
     const now = this.clock.now();
-    for (const attemptId of await this.compute.attemptsOnLostNodes()) {
-      await this.lifecycle.endAttempt(attemptId, 'node_lost', 'The machine stopped sending heartbeats.');
-    }
+    const lost = await this.compute.attemptsOnLostNodes();
+    await this.endAll(lost.map((attemptId) => ({ attemptId, reason: 'node_lost' as const, message: 'The machine stopped sending heartbeats.' })));
     const stuck: { id: string }[] = await this.dataSource.query("SELECT id FROM attempts WHERE status = 'provisioning' AND created_at < $1", [new Date(now.getTime() - PROVISIONING_TIMEOUT_MS)]);
-    for (const { id } of stuck) await this.lifecycle.endAttempt(id, 'error', 'The machine did not start training within 10 minutes.');
+    await this.endAll(stuck.map(({ id }) => ({ attemptId: id, reason: 'error' as const, message: 'The machine did not start training within 10 minutes.' })));
     await this.enforceLimits(now);
-    const unsettled = await this.dataSource.manager.find(Attempt, { where: { status: 'ended', billableSeconds: IsNull() }, take: 50 });
-    for (const attempt of unsettled) await this.lifecycle.settle(attempt.id);
+    // Only settlements that failed: an attempt that ended moments ago is being settled by whoever ended it.
+    const unsettled: { id: string }[] = await this.dataSource.query(
+      "SELECT id FROM attempts WHERE status = 'ended' AND billable_seconds IS NULL AND ended_at < $1 ORDER BY ended_at LIMIT 200",
+      [new Date(now.getTime() - SETTLE_RETRY_AFTER_MS)],
+    );
+    await this.lifecycle.settleMany(unsettled.map(({ id }) => id));
+  }
+
+  /** Ends attempts together; one that could not be ended is logged and tried again by the next sweep. */
+  private async endAll(endings: AttemptEnding[]): Promise<void> {
+    for (const [attemptId, error] of await this.lifecycle.endAttempts(endings)) this.logger.error({ err: error, attemptId }, 'ending the attempt failed; the next sweep tries again');
   }
 
   /**
