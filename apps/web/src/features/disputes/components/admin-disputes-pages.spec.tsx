@@ -47,7 +47,8 @@ describe('AdminDisputePage', () => {
       return json(200, dispute);
     });
     await screen.findByText(/offline 45 min from 07:15 UTC/);
-    expect(screen.getAllByText(/The node was offline for the last 45 min/)).toHaveLength(2); // the suggestion, and the note it prefills
+    // The suggestion, and the note it prefills (filled in once the evidence has rendered).
+    await vi.waitFor(() => expect(screen.getAllByText(/The node was offline for the last 45 min/)).toHaveLength(2));
     expect((screen.getByLabelText('Resolution') as HTMLSelectElement).value).toBe('partial_refund');
     expect((screen.getByLabelText('Refund (USD)') as HTMLInputElement).value).toBe('1.80');
     fireEvent.change(screen.getByLabelText('Reliability penalty for the node'), { target: { value: '0.25' } });
