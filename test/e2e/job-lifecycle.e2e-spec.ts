@@ -38,6 +38,8 @@ describe('a fine-tuning job from upload to download (built API, real agent, Post
     expect(retried.body.id).toBe(submitted.body.id);
     const jobId = submitted.body.id as string;
     expect(submitted.body.estimate.runtimeSeconds.p50).toBeGreaterThan(0);
+    // Submitted the moment the quote was answered, the job is priced from that quote, not a fresh estimate.
+    expect(submitted.body.quote.quoteId).toBe(quote.body.id);
 
     const job = await expectEventually(async () => {
       const current = await api.call('GET', `/v1/jobs/${jobId}`, undefined, customer.token);

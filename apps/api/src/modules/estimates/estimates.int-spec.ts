@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createNodeKeys, encodeSignedMessage, heartbeatSubject, type Heartbeat } from '@anneal/providers';
 import { expectEventually } from '@anneal/test/support';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LOGGER } from '../../core/logging/logger.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
 import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.service.js';
@@ -9,7 +10,7 @@ import { BenchmarksService } from '../benchmarks/benchmarks.service.js';
 import { NodesConsumer } from '../nodes/nodes.consumer.js';
 import { EstimateOfferSource } from './estimate-offers.source.js';
 import { Quote } from './entities/quote.entity.js';
-import { EstimatesRepository, type NewQuote, type QuoteContentDraft } from './estimates.repository.js';
+import { EstimatesRepository, mintedAt, type NewQuote, type QuoteContentDraft } from './estimates.repository.js';
 import { EstimatesScheduler } from './estimates.scheduler.js';
 
 /** A recipe no public table has: every offer starts from the FLOP-count prior. */
@@ -217,7 +218,7 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect((await t.http.get(`/v1/estimates/${mine.body.id}`, token)).status).toBe(200);
   });
 
-  it('stores each estimate once for all its quotes; the id answered is readable at once, as a job submission reads it', async () => {
+  it('stores each estimate once for all its quotes; the id answered is readable at once through the repository, as a job submission reads it', async () => {
     const body = { recipe: { ...RECIPE, steps: 1234 }, limit: 3 };
     const [first, second] = [await estimate(body), await estimate(body)];
     expect([first.status, second.status]).toEqual([200, 200]);
@@ -226,8 +227,8 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect(second.body.rows).toEqual(first.body.rows);
     const contents = (await t.dataSource.query('SELECT DISTINCT content_id FROM quotes WHERE id = ANY($1)', [[first.body.id, second.body.id]])) as Array<{ content_id: string }>;
     expect(contents).toHaveLength(1);
-    // What POST /v1/jobs does with a quoteId: the entity, its rows (no wait, no retry).
-    const stored = await t.dataSource.manager.findOneBy(Quote, { id: second.body.id, orgId });
+    // What POST /v1/jobs does with a quoteId: the entity and its rows, through the repository.
+    const stored = await t.app.get(EstimatesRepository).findForOrg(second.body.id, orgId);
     expect(stored?.rows).toEqual(second.body.rows);
     expect(stored?.excluded).toEqual(second.body.excluded);
     expect(stored?.summary).toBe(second.body.summary);
@@ -257,6 +258,62 @@ describe('POST /v1/estimates (real Postgres + NATS, real offers from online node
     expect(stored[0]!.n).toBe(3);
     expect(shared.persisted).toBe(true);
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM quote_contents WHERE id = $1', [shared.id]))[0].n).toBe(1);
+  });
+
+  it('answers before the quote commits: a lookup on this replica waits for the write, one on another replica looks again, and a shutdown stores it first', async () => {
+    // Every quote INSERT waits behind this lock, so the answer provably comes before the commit.
+    const blocker = t.dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query('LOCK TABLE quotes IN EXCLUSIVE MODE');
+    try {
+      const answered = await estimate({ recipe: { ...RECIPE, steps: 4321 } });
+      expect(answered.status).toBe(200);
+      const id: string = answered.body.id;
+      expect(Math.abs(Date.now() - mintedAt(id))).toBeLessThan(60_000);
+      await expectEventually(async () => {
+        const [row] = (await t.dataSource.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO quotes %'",
+        )) as Array<{ n: number }>;
+        return row!.n > 0;
+      });
+      expect((await t.dataSource.query('SELECT count(*)::int AS n FROM quotes WHERE id = $1', [id]))[0].n).toBe(0);
+
+      const here = t.app.get(EstimatesRepository);
+      const settled: string[] = [];
+      const local = here.findForOrg(id, orgId).then((quote) => (settled.push('local'), quote));
+      const shutdown = here.beforeApplicationShutdown().then(() => settled.push('shutdown'));
+      // Another replica: the same database, none of this one's unwritten quotes.
+      const elsewhere = new EstimatesRepository(t.dataSource, t.app.get(LOGGER));
+      elsewhere.recentQuoteWait = { withinMs: 60_000, pausesMs: Array.from({ length: 200 }, () => 25) };
+      const lookups = vi.spyOn(elsewhere as unknown as { lookup: (id: string, orgId: string) => Promise<Quote | null> }, 'lookup');
+      const remote = elsewhere.findForOrg(id, orgId);
+      await expectEventually(() => lookups.mock.results.length > 0);
+      expect(await lookups.mock.results[0]!.value).toBeNull();
+      // The write is still held: neither this replica's lookup nor its shutdown can have finished.
+      expect(settled).toEqual([]);
+
+      await blocker.commitTransaction();
+      expect((await local)?.id).toBe(id);
+      expect((await remote)?.id).toBe(id);
+      await shutdown;
+      expect(lookups.mock.calls.length).toBeGreaterThan(1);
+      expect((await t.dataSource.query('SELECT count(*)::int AS n FROM quotes WHERE id = $1', [id]))[0].n).toBe(1);
+    } finally {
+      if (blocker.isTransactionActive) await blocker.rollbackTransaction();
+      await blocker.release();
+    }
+  });
+
+  it('does not look again for an unknown quote that is not new, or whose id is not a time-ordered one', async () => {
+    const repository = new EstimatesRepository(t.dataSource, t.app.get(LOGGER));
+    const lookups = vi.spyOn(repository as unknown as { lookup: (id: string, orgId: string) => Promise<Quote | null> }, 'lookup');
+    const anHourAgo = (Date.now() - 3_600_000).toString(16).padStart(12, '0');
+    const old = `${anHourAgo.slice(0, 8)}-${anHourAgo.slice(8)}-7000-8000-000000000000`;
+    expect(Date.now() - mintedAt(old)).toBeGreaterThanOrEqual(3_600_000);
+    expect(await repository.findForOrg(old, orgId)).toBeNull();
+    expect(await repository.findForOrg(randomUUID(), orgId)).toBeNull();
+    expect(lookups).toHaveBeenCalledTimes(2);
   });
 
   it('takes API keys with the jobs:read scope, and refuses keys without it', async () => {

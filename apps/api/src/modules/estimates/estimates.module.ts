@@ -12,6 +12,6 @@ import { EstimatesService } from './estimates.service.js';
   imports: [BenchmarksModule, OffersModule],
   controllers: [EstimatesController],
   providers: [EstimatesService, EstimatesRepository, EstimateOfferSource, EstimatesScheduler],
-  exports: [EstimatesService],
+  exports: [EstimatesService, EstimatesRepository],
 })
 export class EstimatesModule {}

@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { LOGGER } from '../../core/logging/logger.js';
 import { Quote } from './entities/quote.entity.js';
 
 /**
@@ -30,10 +33,33 @@ export interface NewQuote {
 
 /** Rows per INSERT (each quote takes 7 parameters; PostgreSQL allows 65,535). */
 const MAX_BATCH = 500;
+/**
+ * A quote id minted this recently and not found yet may still be on its way from another replica
+ * (its write follows the answer by a commit); a lookup asks again after these pauses, then gives up.
+ */
+export interface RecentQuoteWait {
+  withinMs: number;
+  pausesMs: readonly number[];
+}
+const RECENT_QUOTE_WAIT: RecentQuoteWait = { withinMs: 2_000, pausesMs: [20, 60, 150, 300] };
+
+/** When a UUIDv7 was minted (its first 48 bits), or NaN for any other id. */
+export function mintedAt(id: string): number {
+  return id.charAt(14) === '7' ? Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16) : Number.NaN;
+}
 
 @Injectable()
-export class EstimatesRepository {
-  constructor(private readonly dataSource: DataSource) {}
+export class EstimatesRepository implements BeforeApplicationShutdown {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** How long a lookup looks again for a quote minted moments ago (tests on a loaded machine lengthen it). */
+  recentQuoteWait = RECENT_QUOTE_WAIT;
+
+  /** Quotes already answered whose INSERT has not committed yet: true once stored, false if it failed. */
+  private readonly unwritten = new Map<string, Promise<boolean>>();
 
   private queue: Array<{ quote: NewQuote; resolve: () => void; reject: (error: unknown) => void }> = [];
   private flushing = false;
@@ -51,6 +77,30 @@ export class EstimatesRepository {
       this.queue.push({ quote, resolve, reject });
       if (!this.flushing) void this.flush();
     });
+  }
+
+  /**
+   * Stores a quote behind its answer: queued for the next grouped INSERT (normally committed within
+   * a few milliseconds), without making the caller wait for it. Until it commits, a lookup on this
+   * replica waits for the write, and one on another replica asks again for a moment (findForOrg),
+   * so the id can be submitted with a job at once. A write that fails is logged; a submission that
+   * names that quote then gets a fresh estimate, as for an expired one.
+   */
+  write(quote: NewQuote): void {
+    const stored = this.insert(quote).then(
+      () => true,
+      (error: unknown) => {
+        this.logger.error({ err: error, quoteId: quote.id }, 'a quote could not be stored; a job naming it gets a fresh estimate');
+        return false;
+      },
+    );
+    this.unwritten.set(quote.id, stored);
+    void stored.then(() => this.unwritten.delete(quote.id));
+  }
+
+  /** Quotes answered before a shutdown are stored before the database connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.unwritten.values());
   }
 
   private async flush(): Promise<void> {
@@ -87,8 +137,25 @@ export class EstimatesRepository {
     return result[1] ?? 0;
   }
 
-  /** A quote of this org with its content, or null (another org's quote is indistinguishable from a missing one). */
+  /**
+   * A quote of this org with its content, or null (another org's quote is indistinguishable from a
+   * missing one). A quote this replica answered moments ago is waited for; one minted in the last
+   * two seconds elsewhere is looked for again a few times before it counts as missing.
+   */
   async findForOrg(id: string, orgId: string): Promise<Quote | null> {
+    const unwritten = this.unwritten.get(id);
+    if (unwritten && !(await unwritten)) return null;
+    const found = await this.lookup(id, orgId);
+    if (found || unwritten || !(Date.now() - mintedAt(id) < this.recentQuoteWait.withinMs)) return found;
+    for (const pause of this.recentQuoteWait.pausesMs) {
+      await delay(pause);
+      const later = await this.lookup(id, orgId);
+      if (later) return later;
+    }
+    return null;
+  }
+
+  private lookup(id: string, orgId: string): Promise<Quote | null> {
     return this.dataSource.getRepository(Quote).findOneBy({ id, orgId });
   }
 }

@@ -166,7 +166,7 @@ export class EstimatesService {
     const shown = this.shown(cached, limit, now);
     const expiresAt = new Date(now.getTime() + this.config.QUOTE_TTL_SECONDS * 1000);
     const id = this.newId();
-    await this.repository.insert({ id, orgId: principal.orgId, createdBy: principal.userId, requestJson: shown.requestJson, content: shown.content, createdAt: now, expiresAt });
+    this.repository.write({ id, orgId: principal.orgId, createdBy: principal.userId, requestJson: shown.requestJson, content: shown.content, createdAt: now, expiresAt });
     return { head: Buffer.from(`{"id":"${id}","createdAt":"${now.toISOString()}","expiresAt":"${expiresAt.toISOString()}"`, 'latin1'), tail: shown.tail };
   }
 

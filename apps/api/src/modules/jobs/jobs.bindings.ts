@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { unprocessable } from '../../core/errors/app-error.js';
 import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.service.js';
-import { Quote } from '../estimates/entities/quote.entity.js';
+import { EstimatesRepository } from '../estimates/estimates.repository.js';
 import { buildEstimateTable, type EstimateRow } from '../estimates/estimate-table.js';
 import { estimateFailure } from '../estimates/estimates.service.js';
 import { returningRows } from '../../core/database/returning-rows.js';
@@ -282,7 +282,7 @@ export class ComputeBinding implements ComputePort {
 export class EstimateBinding implements EstimatePort {
   constructor(
     private readonly snapshots: BenchmarkSnapshotService,
-    private readonly dataSource: DataSource,
+    private readonly quotes: EstimatesRepository,
   ) {}
 
   private prepare(input: EstimateInput): PreparedJob {
@@ -326,7 +326,8 @@ export class EstimateBinding implements EstimatePort {
   }
 
   async findQuote(orgId: string, quoteId: string, now: Date) {
-    const quote = await this.dataSource.manager.findOneBy(Quote, { id: quoteId, orgId });
+    // Through the repository: a quote answered moments ago may still be on its way to the table.
+    const quote = await this.quotes.findForOrg(quoteId, orgId);
     if (!quote || quote.expiresAt <= now) return null;
     return { id: quote.id, rows: (quote.rows as EstimateRow[]).map((row) => rowToQuote(row, new Map())) };
   }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BenchmarksModule } from '../benchmarks/benchmarks.module.js';
 import { BillingModule } from '../billing/billing.module.js';
 import { DatasetsModule } from '../datasets/datasets.module.js';
+import { EstimatesModule } from '../estimates/estimates.module.js';
 import { ModerationModule } from '../moderation/moderation.module.js';
 import { OffersModule } from '../offers/offers.module.js';
 import { OffersService } from '../offers/offers.service.js';
@@ -16,7 +17,7 @@ import { QueueSignal } from './queue-signal.js';
 import { SchedulerService } from './scheduler.service.js';
 
 @Module({
-  imports: [DatasetsModule, ModerationModule, OffersModule, BillingModule, ProviderAccountsModule, BenchmarksModule],
+  imports: [DatasetsModule, EstimatesModule, ModerationModule, OffersModule, BillingModule, ProviderAccountsModule, BenchmarksModule],
   controllers: [JobsController],
   providers: [
     JobsService,

@@ -117,7 +117,7 @@ export class JobsService {
       throw unprocessable('moderation_rejected', `This job cannot run: ${verdict.reasons.map((r) => r.message).join(' ')}`, { reasons: verdict.reasons });
     }
 
-    const rows = await this.quoteRows(principal.orgId, dto.quoteId, estimateInput, { resources: dto.resources, allowlist, maxPrice }, now);
+    const { quoteId, rows } = await this.quoteRows(principal.orgId, dto.quoteId, estimateInput, { resources: dto.resources, allowlist, maxPrice }, now);
     const cheapest = rows[0];
     if (!cheapest && budgetCap === null) {
       throw unprocessable('no_matching_offer', 'No offer matches this job right now, so there is no price to hold. Widen the resources or price cap, or set a budget cap to queue the job until an offer appears.');
@@ -126,7 +126,7 @@ export class JobsService {
     const holdMicros = budgetCap !== null && (rows.length === 0 || budgetCap < upper) ? budgetCap : upper;
     const submittedQuote: SubmittedQuote | null = cheapest
       ? {
-          quoteId: dto.quoteId ?? null,
+          quoteId,
           offerId: cheapest.offer.offerId,
           runtimeSeconds: cheapest.runtimeSeconds,
           costMicros: { p10: cheapest.costMicros.p10.toString(), p50: cheapest.costMicros.p50.toString(), p90: cheapest.costMicros.p90.toString() },
@@ -194,19 +194,26 @@ export class JobsService {
     };
   }
 
-  /** Quote rows that this job could run on, cheapest first: the submitted quote, or a fresh one. */
+  /**
+   * Quote rows that this job could run on, cheapest first: the submitted quote's, or a fresh
+   * estimate's when no quote was named or it is unknown or expired (then `quoteId` is null: the job
+   * records only a quote it was really priced from).
+   */
   private async quoteRows(
     orgId: string,
     quoteId: string | undefined,
     input: EstimateInput,
     filters: { resources: SubmitJobDto['resources']; allowlist: ProviderKind[]; maxPrice: bigint | null },
     now: Date,
-  ): Promise<QuoteRow[]> {
+  ): Promise<{ quoteId: string | null; rows: QuoteRow[] }> {
     const quote = quoteId ? await this.estimates.findQuote(orgId, quoteId, now) : null;
     const rows = quote ? quote.rows : await this.estimates.estimate(input, await this.offers.list(this.offerQuery(filters)));
-    return rows
-      .filter((row) => this.offerMatches(row.offer, filters))
-      .sort((a, b) => (a.costMicros.p50 === b.costMicros.p50 ? 0 : a.costMicros.p50 < b.costMicros.p50 ? -1 : 1));
+    return {
+      quoteId: quote?.id ?? null,
+      rows: rows
+        .filter((row) => this.offerMatches(row.offer, filters))
+        .sort((a, b) => (a.costMicros.p50 === b.costMicros.p50 ? 0 : a.costMicros.p50 < b.costMicros.p50 ? -1 : 1)),
+    };
   }
 
   offerQuery(filters: { resources: { gpuModel?: string; minVramGb?: number; gpuCount: number; region?: string }; allowlist: ProviderKind[]; maxPrice: bigint | null }) {
