@@ -42,8 +42,12 @@ export class OutboxService implements OnApplicationShutdown {
   async enqueueMany(manager: EntityManager, messages: readonly { subject: string; payload: Record<string, unknown>; jetstream?: boolean }[]): Promise<void> {
     if (messages.length === 0) return;
     const createdAt = this.clock.now();
-    const rows: OutboxMessage[] = messages.map((message) => ({ id: this.newId(), subject: message.subject, payload: message.payload, jetstream: message.jetstream ?? false, createdAt, publishedAt: null, attempts: 0 }));
-    await manager.insert(OutboxMessage, rows as never);
+    // Plain SQL: building a multi-row INSERT through TypeORM costs more CPU than the statement itself.
+    await manager.query(
+      `INSERT INTO outbox_messages (id, subject, payload, jetstream, created_at, published_at, attempts)
+       SELECT m.id, m.subject, m.payload, m.jetstream, $5, NULL, 0 FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bool[]) AS m(id, subject, payload, jetstream)`,
+      [messages.map(() => this.newId()), messages.map((m) => m.subject), messages.map((m) => JSON.stringify(m.payload)), messages.map((m) => m.jetstream ?? false), createdAt],
+    );
   }
 
   @Interval('outbox', 500)

@@ -15,7 +15,7 @@ import { JobMetric } from './entities/job-metric.entity.js';
 import { Job } from './entities/job.entity.js';
 import { isTerminal, outcomeOfAttempt, type EndReason, type JobStatus } from './job-state.js';
 import { BILLING_PORT, COMPUTE_PORT, DATASET_PORT, type BillingPort, type ComputePort, type DatasetPort, type SettleAttemptInput } from './jobs.ports.js';
-import { JobsService, jobEventsSubject } from './jobs.service.js';
+import { JobsService, insertJobEvents, jobEventsSubject } from './jobs.service.js';
 import { QueueSignal } from './queue-signal.js';
 import { TickBatcher } from '../../core/batching/tick-batcher.js';
 import { isAttemptCheckpointKey, isJobObjectKey } from '../attempt-access/attempt-object-keys.js';
@@ -197,8 +197,7 @@ export class AttemptLifecycle {
   /** The notes of one tick (many attempts' events at once) in one transaction. A redelivered event inserts nothing and announces nothing. */
   private async writeNotes(rows: readonly JobEvent[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const inserted = await manager.createQueryBuilder().insert().into(JobEvent).values(rows as never).orIgnore().returning('id').execute();
-      const fresh = new Set((inserted.raw as { id: string }[]).map((row) => row.id));
+      const fresh = new Set(await insertJobEvents(manager, rows, { onConflictDoNothing: true }));
       await this.outbox.enqueueMany(
         manager,
         rows.filter((row) => fresh.has(row.id)).map((row) => ({ subject: jobEventsSubject(this.nats.prefix, row.jobId), payload: { kind: 'event', event: { type: row.type, message: row.message, data: row.data, attemptId: row.attemptId } } })),

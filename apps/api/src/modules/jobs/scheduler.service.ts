@@ -317,7 +317,41 @@ export class SchedulerService implements OnApplicationShutdown {
     const counts: { job_id: string; n: number }[] = await manager.query('SELECT job_id, count(*)::int AS n FROM attempts WHERE job_id = ANY($1::uuid[]) GROUP BY job_id', [placed.map((p) => p.job.id)]);
     const before = new Map(counts.map((row) => [row.job_id, row.n]));
     for (const placement of placed) placement.attempt.number = (before.get(placement.job.id) ?? 0) + 1;
-    await manager.insert(Attempt, placed.map((p) => p.attempt));
+    // Plain SQL: TypeORM's multi-row INSERT builder costs more CPU than the statement (22 columns × 200 rows).
+    const attempts = placed.map((p) => p.attempt);
+    const column = <T>(pick: (attempt: Attempt) => T) => attempts.map(pick);
+    await manager.query(
+      `INSERT INTO attempts (id, job_id, org_id, number, provider_kind, offer_id, node_id, provider_org_id, instance_id, gpu_model, gpu_count,
+                             price_micros_per_gpu_hour, status, end_reason, attempt_token_hash, created_at, running_at, ended_at, last_seen_at,
+                             billable_seconds, cost_micros, last_event_seq)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::int[],
+                            $12::bigint[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
+                            $20::int[], $21::bigint[], $22::int[])`,
+      [
+        column((a) => a.id),
+        column((a) => a.jobId),
+        column((a) => a.orgId),
+        column((a) => a.number),
+        column((a) => a.providerKind),
+        column((a) => a.offerId),
+        column((a) => a.nodeId),
+        column((a) => a.providerOrgId),
+        column((a) => a.instanceId),
+        column((a) => a.gpuModel),
+        column((a) => a.gpuCount),
+        column((a) => a.priceMicrosPerGpuHour.toString()),
+        column((a) => a.status),
+        column((a) => a.endReason),
+        column((a) => a.attemptTokenHash),
+        column((a) => a.createdAt),
+        column((a) => a.runningAt),
+        column((a) => a.endedAt),
+        column((a) => a.lastSeenAt),
+        column((a) => a.billableSeconds),
+        column((a) => a.costMicros.toString()),
+        column((a) => a.lastEventSeq),
+      ],
+    );
     await this.jobs.transitionMany(
       manager,
       placed.map((p) => ({
