@@ -25,6 +25,13 @@ describe('billableSeconds', () => {
     expect(billableSeconds({ ...base, endReason: 'node_lost', lastHeartbeatAt: at(5000) }, at(9000))).toBe(3600);
   });
 
+  it('never bills a preempted machine past its last heartbeat, and cuts nothing when none is known', () => {
+    expect(billableSeconds({ ...base, endReason: 'preempted', lastHeartbeatAt: at(700), endedAt: at(1000) }, at(2000))).toBe(600);
+    // The agent reported the preemption and kept heartbeating: the end stands.
+    expect(billableSeconds({ ...base, endReason: 'preempted', lastHeartbeatAt: at(1002), endedAt: at(1000) }, at(2000))).toBe(900);
+    expect(billableSeconds({ ...base, endReason: 'preempted', lastHeartbeatAt: null, endedAt: at(1000) }, at(2000))).toBe(900);
+  });
+
   it('counts a running attempt up to now, and never negative time', () => {
     expect(billableSeconds({ ...base, endedAt: null, endReason: null }, at(160))).toBe(60);
     expect(billableSeconds({ ...base, endedAt: at(50) }, at(160))).toBe(0);

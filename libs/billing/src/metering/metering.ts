@@ -3,7 +3,7 @@
  *
  * Billable time runs per second from the moment the attempt reached `running` to its end. It
  * never includes provisioning (an attempt that never ran bills nothing, whatever its end reason)
- * and never runs past the last heartbeat of a node that was lost.
+ * and never runs past the last heartbeat of a node that was lost or of a machine that was preempted.
  */
 
 export type AttemptEndReason = 'completed' | 'node_lost' | 'preempted' | 'no_capacity' | 'user_canceled' | 'budget_exhausted' | 'error';
@@ -14,7 +14,7 @@ export interface MeteredAttempt {
   /** When the attempt ended; null while it is still running. */
   endedAt: Date | null;
   endReason: AttemptEndReason | null;
-  /** The last heartbeat the node sent for this attempt; bounds billing when the node was lost. */
+  /** The last heartbeat the node sent for this attempt; bounds billing when the node was lost or preempted. */
   lastHeartbeatAt: Date | null;
 }
 
@@ -30,6 +30,10 @@ export function billableSeconds(attempt: MeteredAttempt, now: Date): number {
   if (attempt.endReason === 'node_lost') {
     // A lost node is billed up to its last sign of life, never to when we noticed it was gone.
     endMs = Math.min(endMs, (attempt.lastHeartbeatAt ?? attempt.runningAt).getTime());
+  } else if (attempt.endReason === 'preempted' && attempt.lastHeartbeatAt !== null) {
+    // A preempted machine likewise, when it went silent (a spot machine its provider reclaimed). One
+    // whose agent reported the preemption itself kept heartbeating up to the end: nothing is cut.
+    endMs = Math.min(endMs, attempt.lastHeartbeatAt.getTime());
   }
   const elapsedMs = endMs - attempt.runningAt.getTime();
   return elapsedMs <= 0 ? 0 : Math.floor(elapsedMs / 1000);

@@ -460,7 +460,8 @@ export class AttemptLifecycle {
     const inputs: SettleAttemptInput[] = [];
     for (const attempt of settling) {
       const job = jobs.get(attempt.jobId)!;
-      const lastHeartbeatAt = attempt.endReason === 'node_lost' && attempt.nodeId ? await this.compute.lastHeartbeatAt(attempt.nodeId) : null;
+      // A machine that went silent (lost, or a spot machine its provider reclaimed) is billed up to its last heartbeat.
+      const lastHeartbeatAt = (attempt.endReason === 'node_lost' || attempt.endReason === 'preempted') && attempt.nodeId ? await this.compute.lastHeartbeatAt(attempt.nodeId) : null;
       inputs.push({
         orgId: job.orgId,
         jobId: job.id,

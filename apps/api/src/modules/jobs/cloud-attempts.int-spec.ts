@@ -319,6 +319,14 @@ describe('cloud attempts: attempt-bound join tokens (RunPod pods and GCP VMs aga
       [vm.attempt.id, 'preempted'],
       [unknown, 'node_lost'],
     ]);
+
+    // The scheduler's sweep ends the reclaimed pod's attempt `preempted` (not `node_lost`) and requeues the job.
+    await scheduler.sweep();
+    expect(await attemptOf(t, pod.jobId)).toMatchObject({ id: pod.attempt.id, status: 'ended', end_reason: 'preempted' });
+    const requeued = await t.http.get(`/v1/jobs/${pod.jobId}`, customer.accessToken);
+    expect(requeued.body.status).toBe('queued');
+    // Not placed again by the next tests' rounds.
+    expect((await t.http.post(`/v1/jobs/${pod.jobId}/cancel`, {}, customer.accessToken)).status).toBe(200);
   });
 
   it('refuses an attempt-bound token once its attempt ended; a machine that never joins is ended by the provisioning timeout and terminated; tokens expire', async () => {

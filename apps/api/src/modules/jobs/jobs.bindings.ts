@@ -249,6 +249,10 @@ export class ComputeBinding implements ComputePort {
     return node?.lastHeartbeatAt ?? null;
   }
 
+  lostMachines(attemptIds: readonly string[]) {
+    return this.cloudNodes.lostMachines(attemptIds);
+  }
+
   async attemptsOnLostNodes(): Promise<string[]> {
     // Lost: went offline after having been online, or removed. A cloud machine's node is bound to its
     // attempt at registration, before its first heartbeat: offline since then is not lost (the

@@ -83,8 +83,10 @@ export interface ComputePort {
   terminate(offer: { providerKind: ProviderKind; offerId: string }, instanceId: string, reason: 'user_canceled' | 'budget_exhausted' | 'max_duration' | 'node_lost' | 'error'): Promise<void>;
   /** Last heartbeat of a community node (billing never passes it for a lost node). */
   lastHeartbeatAt(nodeId: string): Promise<Date | null>;
-  /** Live attempts whose community node is now offline or removed. */
+  /** Live attempts whose node (a community host, or the node a cloud machine joined as) is now offline or removed. */
   attemptsOnLostNodes(): Promise<string[]>;
+  /** Why each of these attempts' machines went silent: `preempted` when its provider reclaimed a spot machine, else `node_lost`. One entry per id. */
+  lostMachines(attemptIds: readonly string[]): Promise<Map<string, { reason: 'preempted' | 'node_lost'; message: string }>>;
   /** Verifies a node-signed attempt event and returns its payload, or null when forged. */
   openAttemptEvent(subject: string, data: Uint8Array): Promise<unknown | null>;
   /**

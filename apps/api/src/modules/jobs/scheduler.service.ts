@@ -15,6 +15,7 @@ import { AttemptLifecycle, type AttemptEnding } from './attempt-lifecycle.servic
 import { JobsService } from './jobs.service.js';
 import { describeOffer, describeWait, rankCandidates, type RankedCandidate, type SkipReason } from './offer-ranking.js';
 import { QueueSignal } from './queue-signal.js';
+import { budgetStopAt } from '../nodes/budget-stop.js';
 import { AppError } from '../../core/errors/app-error.js';
 
 /** Jobs claimed and placed in one transaction. */
@@ -427,10 +428,7 @@ export class SchedulerService implements OnApplicationShutdown {
     const now = this.clock.now();
     const resume = job.lastCheckpointKey ? { step: await this.lifecycle.lastCheckpointStep(job.id), sizeBytes: null } : null;
     const spentMicros = await this.lifecycle.spentMicros(job.id);
-    const budgetStopAt =
-      job.budgetCapMicros !== null
-        ? new Date(now.getTime() + Number(((job.budgetCapMicros - spentMicros) * 3_600_000n) / (offer.priceMicrosPerGpuHour * BigInt(job.resources.gpuCount) || 1n)))
-        : null;
+    const stopAt = budgetStopAt({ startAt: now, budgetCapMicros: job.budgetCapMicros, spentMicros, priceMicrosPerGpuHour: offer.priceMicrosPerGpuHour, gpuCount: job.resources.gpuCount });
     const recipe = job.recipe;
     return {
       schemaVersion: 1,
@@ -459,7 +457,7 @@ export class SchedulerService implements OnApplicationShutdown {
         },
         runnerKind: offer.simulated ? 'synthetic' : (recipe.runner ?? 'container'),
         maxDurationS: job.maxDurationSeconds,
-        budgetStopAt: budgetStopAt?.toISOString() ?? null,
+        budgetStopAt: stopAt?.toISOString() ?? null,
         gpuIndices: null,
       },
       dataset: { sizeBytes: dataset.sizeBytes, sha256: dataset.sha256 },
@@ -476,8 +474,10 @@ export class SchedulerService implements OnApplicationShutdown {
    */
   async sweep(): Promise<void> {
     const now = this.clock.now();
+    // A silent spot machine its provider reclaimed ends `preempted`, any other silent machine `node_lost`.
     const lost = await this.compute.attemptsOnLostNodes();
-    await this.endAll(lost.map((attemptId) => ({ attemptId, reason: 'node_lost' as const, message: 'The machine stopped sending heartbeats.' })));
+    const why = await this.compute.lostMachines(lost);
+    await this.endAll(lost.map((attemptId) => ({ attemptId, ...why.get(attemptId)! })));
     const stuck: { id: string }[] = await this.dataSource.query("SELECT id FROM attempts WHERE status = 'provisioning' AND created_at < $1", [new Date(now.getTime() - PROVISIONING_TIMEOUT_MS)]);
     await this.endAll(stuck.map(({ id }) => ({ attemptId: id, reason: 'error' as const, message: 'The machine did not start training within 10 minutes.' })));
     await this.enforceLimits(now);
