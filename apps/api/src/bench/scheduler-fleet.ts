@@ -17,14 +17,15 @@ import {
   attemptEventMsgId,
   attemptEventsSubject,
   encodeMacMessage,
+  encodeSignedMessage,
   heartbeatKeyBytes,
   heartbeatSubject,
   nodeIdFromSubject,
+  openSignedMessage,
   type AttemptEvent,
   type Heartbeat,
   type RunningAttempt,
 } from '@anneal/providers';
-import { encodeSignedNative, openSignedNative, signingKeyOf, verifyKeyOf } from '../modules/nodes/native-envelope.js';
 
 export interface FleetNode {
   nodeId: string;
@@ -118,7 +119,8 @@ export class Fleet {
 interface SimNode {
   nodeId: string;
   publicKey: string;
-  signer: { key: ReturnType<typeof signingKeyOf>; publicKey: string };
+  /** The node's nkey seed: it signs its events with it, as the agent does. */
+  seed: string;
   heartbeatKey: Buffer;
   heartbeatSubject: string;
   seq: number;
@@ -134,7 +136,7 @@ async function runFleet(options: FleetOptions): Promise<void> {
     nodes.set(node.nodeId, {
       nodeId: node.nodeId,
       publicKey: node.publicKey,
-      signer: { key: signingKeyOf(node.seed), publicKey: node.publicKey },
+      seed: node.seed,
       heartbeatKey: heartbeatKeyBytes(node.heartbeatKey),
       heartbeatSubject: heartbeatSubject(options.prefix, node.nodeId),
       seq: 0,
@@ -142,7 +144,6 @@ async function runFleet(options: FleetOptions): Promise<void> {
     });
   }
   const list = [...nodes.values()];
-  const platformKey = verifyKeyOf(options.platformPublicKey);
   const seenAttempts = new Set<string>();
   const nc: NatsConnection = await connect({ servers: options.natsUrl, name: 'bench-scheduler-fleet' });
   const js = jetstream(nc);
@@ -185,7 +186,7 @@ async function runFleet(options: FleetOptions): Promise<void> {
   const publishEvent = async (node: SimNode, attemptId: string, eventSeq: number, body: Record<string, unknown>) => {
     const event = { schemaVersion: 1, attemptId, nodeId: node.nodeId, eventSeq, at: new Date().toISOString(), ...body } as AttemptEvent;
     const subject = attemptEventsSubject(options.prefix, attemptId);
-    const data = encodeSignedNative(node.signer, subject, event);
+    const data = encodeSignedMessage(node.seed, subject, event);
     for (let tryNumber = 0; ; tryNumber += 1) {
       try {
         await js.publish(subject, data, { msgID: attemptEventMsgId(attemptId, eventSeq), timeout: 5_000 });
@@ -201,7 +202,7 @@ async function runFleet(options: FleetOptions): Promise<void> {
   const onAssignment = async (message: JsMsg) => {
     const nodeId = nodeIdFromSubject(options.prefix, message.subject, 'assign');
     const node = nodeId ? nodes.get(nodeId) : undefined;
-    const opened = openSignedNative(assignmentSchema, message.subject, message.data, platformKey);
+    const opened = openSignedMessage(assignmentSchema, message.subject, message.data, options.platformPublicKey);
     message.ack();
     stats.assignments += 1;
     if (!node || !opened.ok || opened.value.nodeId !== node.nodeId) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { allAttemptEventsSubject, attemptEventSchema, attemptEventsStreamSpec } from '@anneal/providers';
+import { allAttemptEventsSubject, attemptEventsStreamSpec } from '@anneal/providers';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { HttpMetrics } from '../../core/http/http-metrics.js';
@@ -80,19 +80,13 @@ export class AttemptEventsConsumer implements OnApplicationBootstrap, OnApplicat
 
   private async apply(message: JsMsg): Promise<void> {
     try {
-      const payload = await this.compute.openAttemptEvent(message.subject, message.data);
-      if (payload === null) {
-        this.rejected.inc({ reason: 'bad_signature' });
+      const opened = await this.compute.openAttemptEvent(message.subject, message.data);
+      if (!opened.ok) {
+        this.rejected.inc({ reason: opened.reason });
         message.term();
         return;
       }
-      const parsed = attemptEventSchema.safeParse(payload);
-      if (!parsed.success) {
-        this.rejected.inc({ reason: 'invalid_payload' });
-        message.term();
-        return;
-      }
-      await this.lifecycle.handle(parsed.data);
+      await this.lifecycle.handle(opened.event);
       message.ack();
     } catch (error) {
       this.logger.error({ err: error, subject: message.subject }, 'attempt event failed; redelivering');

@@ -1,11 +1,13 @@
-import { attemptEventSchema, type AttemptEvent } from '@anneal/providers';
+import { attemptEventSchema, attemptEventsSubject, createNodeKeys, encodeSignedMessage, type AttemptEvent } from '@anneal/providers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../core/clock/clock.js';
 import { topUp } from '../../testing/fixtures.js';
 import { signUp, startTestApp, type TestApp } from '../../testing/test-app.js';
 import { BillingService } from '../billing/billing.service.js';
 import { insertNode, jobRow, MIN } from '../disputes/testing/dispute-fixtures.js';
+import { NatsService } from '../../core/nats/nats.service.js';
 import { AttemptLifecycle } from './attempt-lifecycle.service.js';
+import { COMPUTE_PORT, type ComputePort } from './jobs.ports.js';
 import { Attempt } from './entities/attempt.entity.js';
 import { Job } from './entities/job.entity.js';
 import type { EndReason, JobStatus } from './job-state.js';
@@ -187,5 +189,27 @@ describe('ending and settling attempts in batches (real Postgres, NATS)', () => 
     expect(await billing.store.pendingStatus(job.hold_id)).toBe('posted');
     expect(await billing.balance(customer.orgId).then((b) => b.heldMicros)).toBe(0n);
     expect(await billing.store.checkInvariants()).toEqual([]);
+  });
+  it('opens an attempt event only when its node signed it for that attempt and it is a valid event; a message seen twice opens twice', async () => {
+    const compute = t.app.get<ComputePort>(COMPUTE_PORT);
+    const prefix = t.app.get(NatsService).prefix;
+    const keys = createNodeKeys();
+    const nodeId = await insertNode(t, providerOrgId, new Date());
+    await t.dataSource.query('UPDATE nodes SET public_key = $2 WHERE id = $1', [nodeId, keys.publicKey]);
+    const attemptId = newId();
+    const subject = attemptEventsSubject(prefix, attemptId);
+    const accepted = { schemaVersion: 1, type: 'accepted', attemptId, nodeId, eventSeq: 0, at: new Date().toISOString() };
+    const data = encodeSignedMessage(keys.seed, subject, accepted);
+
+    expect(await compute.openAttemptEvent(subject, data)).toEqual({ ok: true, event: accepted });
+    // The same message again (the provider adapter saw it first, then the consumer): the same answer.
+    expect(await compute.openAttemptEvent(subject, new Uint8Array(data))).toEqual({ ok: true, event: accepted });
+    // An unknown key, a node speaking for another node, an event that is not one, a changed byte.
+    const stranger = createNodeKeys();
+    expect(await compute.openAttemptEvent(subject, encodeSignedMessage(stranger.seed, subject, accepted))).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await compute.openAttemptEvent(subject, encodeSignedMessage(keys.seed, subject, { ...accepted, nodeId: newId() }))).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await compute.openAttemptEvent(subject, encodeSignedMessage(keys.seed, subject, { ...accepted, type: 'teleported' }))).toEqual({ ok: false, reason: 'invalid_payload' });
+    const changed = new TextEncoder().encode(new TextDecoder().decode(data).replace('"eventSeq":0', '"eventSeq":1'));
+    expect(await compute.openAttemptEvent(subject, changed)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 });

@@ -6,6 +6,7 @@ import {
   ProvisioningError,
   attemptEventSchema,
   claimedSigner,
+  openSignedMessage,
   parseCommunityOfferId,
   type AgentBootstrap,
   type Offer,
@@ -23,7 +24,6 @@ import { returningRows } from '../../core/database/returning-rows.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CloudNodesService } from '../nodes/cloud-nodes.service.js';
 import { Node } from '../nodes/entities/node.entity.js';
-import { openSignedNative, verifyKeyOf, type VerifyKey } from '../nodes/native-envelope.js';
 import { ProvidersService } from '../provider-accounts/providers.service.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
 import { LOGGER } from '../../core/logging/logger.js';
@@ -31,7 +31,7 @@ import { ObjectStorage } from '../../core/storage/object-storage.js';
 import { BillingService } from '../billing/billing.service.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModerationService } from '../moderation/moderation.service.js';
-import type { BillingPort, ComputePort, DatasetPort, EstimateInput, EstimatePort, ModerationPort, ProvisionInput, QuoteRow, SettleAttemptInput, SettleAttemptOutcome, StoragePort } from './jobs.ports.js';
+import type { BillingPort, ComputePort, DatasetPort, EstimateInput, EstimatePort, ModerationPort, OpenedAttemptEvent, ProvisionInput, QuoteRow, SettleAttemptInput, SettleAttemptOutcome, StoragePort } from './jobs.ports.js';
 
 /** Cloud capacity has no provider org in Anneal; its payable sits on one account per provider kind. */
 export function cloudProviderOrgId(kind: ProviderKind): string {
@@ -142,7 +142,8 @@ export class BillingBinding implements BillingPort {
  */
 @Injectable()
 export class ComputeBinding implements ComputePort {
-  private readonly keys = new Map<string, { nodeId: string; key: VerifyKey }>();
+  /** Node ids by registered public key (a key belongs to one node for good). */
+  private readonly nodeIdsByKey = new Map<string, string>();
 
   constructor(
     private readonly providers: ProvidersService,
@@ -264,20 +265,22 @@ export class ComputeBinding implements ComputePort {
     return rows.map((row) => row.id);
   }
 
-  async openAttemptEvent(subject: string, data: Uint8Array): Promise<unknown | null> {
+  async openAttemptEvent(subject: string, data: Uint8Array): Promise<OpenedAttemptEvent> {
     const signer = claimedSigner(data);
-    if (!signer) return null;
-    let known = this.keys.get(signer);
-    if (!known) {
+    if (!signer) return { ok: false, reason: 'bad_signature' };
+    let nodeId = this.nodeIdsByKey.get(signer);
+    if (nodeId === undefined) {
       const node = await this.dataSource.manager.findOneBy(Node, { publicKey: signer });
-      if (!node) return null;
-      known = { nodeId: node.id, key: verifyKeyOf(node.publicKey) };
-      this.keys.set(signer, known);
+      if (!node) return { ok: false, reason: 'bad_signature' };
+      nodeId = node.id;
+      this.nodeIdsByKey.set(signer, nodeId);
     }
-    // Node's native Ed25519: the same checks as the protocol's openSignedMessage, orders of magnitude faster.
-    const opened = openSignedNative(attemptEventSchema, subject, data, known.key);
-    if (!opened.ok || opened.value.nodeId !== known.nodeId) return null;
-    return opened.value;
+    // The protocol's own check (native Ed25519, keys parsed once per process, and an event the
+    // provider adapter already verified, such as `accepted`, is not verified again).
+    const opened = openSignedMessage(attemptEventSchema, subject, data, signer);
+    if (!opened.ok) return { ok: false, reason: opened.error.code === 'invalid_payload' || opened.error.code === 'unsupported_schema_version' ? 'invalid_payload' : 'bad_signature' };
+    if (opened.value.nodeId !== nodeId) return { ok: false, reason: 'bad_signature' };
+    return { ok: true, event: opened.value };
   }
 }
 

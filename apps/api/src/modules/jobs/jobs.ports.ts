@@ -1,4 +1,4 @@
-import type { Offer, OfferQuery, ProviderKind, ProvisionedInstance } from '@anneal/providers';
+import type { AttemptEvent, Offer, OfferQuery, ProviderKind, ProvisionedInstance } from '@anneal/providers';
 import type { EntityManager } from 'typeorm';
 
 /**
@@ -77,6 +77,9 @@ export interface ProvisionInput {
   assignment: unknown;
 }
 
+/** An attempt event as received: verified and valid, or why it was refused (forged or from an unknown node; or not a valid event). */
+export type OpenedAttemptEvent = { ok: true; event: AttemptEvent } | { ok: false; reason: 'bad_signature' | 'invalid_payload' };
+
 export interface ComputePort {
   /** Reserves (community) and starts the machine; typed provider errors on failure. */
   provision(input: ProvisionInput): Promise<ProvisionedInstance>;
@@ -87,8 +90,8 @@ export interface ComputePort {
   attemptsOnLostNodes(): Promise<string[]>;
   /** Why each of these attempts' machines went silent: `preempted` when its provider reclaimed a spot machine, else `node_lost`. One entry per id. */
   lostMachines(attemptIds: readonly string[]): Promise<Map<string, { reason: 'preempted' | 'node_lost'; message: string }>>;
-  /** Verifies a node-signed attempt event and returns its payload, or null when forged. */
-  openAttemptEvent(subject: string, data: Uint8Array): Promise<unknown | null>;
+  /** Verifies a node-signed attempt event against its node's key and checks it against the protocol's schema. */
+  openAttemptEvent(subject: string, data: Uint8Array): Promise<OpenedAttemptEvent>;
   /**
    * Inside a scheduler round's transaction: the capacity each pick asks for, reserved for its
    * attempt. Community nodes are reserved in one statement (a node another replica holds or has

@@ -17,6 +17,23 @@ describe('signed envelopes', () => {
     expect(result).toEqual({ ok: true, value: heartbeat });
   });
 
+  it('checks a message seen before as strictly as a new one: the same bytes pass again, any change under the same signature fails', () => {
+    const heartbeat = heartbeatFixture({ nodeId: 'node-a' });
+    const data = encodeSignedMessage(nodeA.seed, subjectA, heartbeat);
+    // Twice: the second time the process remembers having verified these exact bytes.
+    expect(openSignedMessage(heartbeatSchema, subjectA, data, nodeA.publicKey)).toEqual({ ok: true, value: heartbeat });
+    expect(openSignedMessage(heartbeatSchema, subjectA, new Uint8Array(data), nodeA.publicKey)).toEqual({ ok: true, value: heartbeat });
+    // The same signature over a changed payload, or on another subject, or against another key.
+    const changed = new TextEncoder().encode(new TextDecoder().decode(data).replace(`"seq":${heartbeat.seq}`, `"seq":${heartbeat.seq + 1}`));
+    expect(changed).not.toEqual(data);
+    const tampered = openSignedMessage(heartbeatSchema, subjectA, changed, nodeA.publicKey);
+    expect(!tampered.ok && tampered.error.code).toBe('bad_signature');
+    const moved = openSignedMessage(heartbeatSchema, subjectB, data, nodeA.publicKey);
+    expect(!moved.ok && moved.error.code).toBe('bad_signature');
+    const otherKey = openSignedMessage(heartbeatSchema, subjectA, data, nodeB.publicKey);
+    expect(!otherKey.ok && otherKey.error.code).toBe('wrong_signer');
+  });
+
   it('refuses a payload signed by node A published on node B subject', () => {
     const data = encodeSignedMessage(nodeA.seed, subjectA, heartbeatFixture({ nodeId: 'node-b' }));
     // The API looks up node B's registered key for a message on node B's subject.
