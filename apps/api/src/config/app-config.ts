@@ -53,7 +53,7 @@ export const configSchema = z
     ENCRYPTION_KEYS: z
       .string()
       .regex(/^[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+(,[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+)*$/, 'comma-separated keyId:base64key pairs, primary first')
-      .describe('AES-256-GCM keys for secrets at rest (TOTP secrets, provider credentials): `id:base64(32 bytes)`, primary first, older keys after it for rotation.'),
+      .describe('AES-256-GCM keys for secrets at rest (TOTP secrets, provider credentials, heartbeat keys, waiting cloud assignments): `id:base64(32 bytes)`, primary first, older keys after it for rotation.'),
     ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900).describe('Lifetime of an access token.'),
     REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30).describe('Lifetime of a refresh token (sliding: each refresh issues a new one).'),
     LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(10).describe('Login, sign-up and 2FA attempts per client IP per minute before 429.'),
