@@ -76,10 +76,11 @@ export class JobsController {
 
   @Get(':id/logs')
   @RequireScopes('jobs:read')
-  @ApiQuery({ name: 'afterSeq', required: false })
+  @ApiQuery({ name: 'afterSeq', required: false, description: 'Lines after this seq, oldest first (paging forward).' })
+  @ApiQuery({ name: 'last', required: false, description: 'The most recent lines instead (at most 1000), oldest first; not with afterSeq.' })
   @ApiQuery({ name: 'limit', required: false })
-  logs(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string, @Query('afterSeq') afterSeq?: string, @Query('limit') limit?: string) {
-    return this.jobs.logs(principal, id, { afterSeq: optionalInt(afterSeq, 'afterSeq'), limit: optionalInt(limit, 'limit') });
+  logs(@CurrentPrincipal() principal: Principal, @Param('id', jobId) id: string, @Query('afterSeq') afterSeq?: string, @Query('last') last?: string, @Query('limit') limit?: string) {
+    return this.jobs.logs(principal, id, { afterSeq: optionalInt(afterSeq, 'afterSeq'), last: optionalInt(last, 'last'), limit: optionalInt(limit, 'limit') });
   }
 
   @Get(':id/metrics')

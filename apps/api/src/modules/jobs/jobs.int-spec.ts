@@ -113,6 +113,25 @@ describe('job submission (real Postgres, NATS, S3 protocol)', () => {
     expect((await t.http.get('/v1/jobs/not-a-uuid', customer.accessToken)).status).toBe(404);
   });
 
+  it('pages log lines forward from afterSeq, or gives the last lines of a long run, oldest first', async () => {
+    const job = await submit({ budgetCap: '1.00' });
+    const attemptId = '01a20000-0000-7000-8000-0000000000c1';
+    for (let seq = 1; seq <= 5; seq += 1) {
+      await t.dataSource.query(`INSERT INTO job_logs (id, job_id, attempt_id, seq, at, stream, line) VALUES (gen_random_uuid(), $1, $2, $3, now(), 'stdout', $4)`, [job.body.id, attemptId, seq, `line ${seq}`]);
+    }
+    const read = (query: string) => t.http.get(`/v1/jobs/${job.body.id}/logs${query}`, customer.accessToken);
+    const lines = (body: { lines: { line: string }[] }) => body.lines.map((l) => l.line);
+    const first = await read('?limit=2');
+    expect([lines(first.body), first.body.nextAfterSeq]).toEqual([['line 1', 'line 2'], 2]);
+    expect(lines((await read('?afterSeq=2&limit=2')).body)).toEqual(['line 3', 'line 4']);
+    const last = await read('?last=2');
+    expect([lines(last.body), last.body.nextAfterSeq]).toEqual([['line 4', 'line 5'], 5]);
+    expect(lines((await read('?last=1000')).body)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    const both = await read('?afterSeq=1&last=2');
+    expect([both.status, both.body.code]).toEqual([400, 'validation_failed']);
+    expect((await read('?last=-1')).status).toBe(400);
+  });
+
   it("feeds node reliability with the share of a node's attempts that did not fail on it", async () => {
     const job = await submit({ budgetCap: '1.00' });
     const nodeA = '01a20000-0000-7000-8000-00000000000a';

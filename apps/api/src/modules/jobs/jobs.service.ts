@@ -5,7 +5,7 @@ import { matchesOfferQuery, type Offer, type ProviderKind } from '@anneal/provid
 import { DataSource, In, LessThan, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../core/clock/clock.js';
-import { AppError, conflict, notFound, unprocessable } from '../../core/errors/app-error.js';
+import { AppError, badRequest, conflict, notFound, unprocessable } from '../../core/errors/app-error.js';
 import { NatsService } from '../../core/nats/nats.service.js';
 import { OutboxService } from '../../core/outbox/outbox.service.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -330,15 +330,21 @@ export class JobsService {
     return rows.map((e) => ({ id: e.id, at: e.at.toISOString(), type: e.type, attemptId: e.attemptId, from: e.fromStatus, to: e.toStatus, message: e.message, data: e.data }));
   }
 
-  async logs(principal: Principal, jobId: string, options: { afterSeq?: number; limit?: number }) {
+  /**
+   * A job's log lines, oldest first: a page after `afterSeq`, or the `last` lines (the end of a long
+   * run, as a reader opening the page wants it). `nextAfterSeq` continues from either.
+   */
+  async logs(principal: Principal, jobId: string, options: { afterSeq?: number; last?: number; limit?: number }) {
     await this.requireJob(principal, jobId);
-    const limit = Math.min(1000, Math.max(1, options.limit ?? 200));
-    const rows: JobLog[] = await this.dataSource.manager
-      .createQueryBuilder(JobLog, 'l')
-      .where('l.job_id = :jobId AND l.seq > :after', { jobId, after: String(options.afterSeq ?? 0) })
-      .orderBy('l.seq', 'ASC')
-      .limit(limit)
-      .getMany();
+    if (options.last !== undefined && options.afterSeq !== undefined) {
+      throw badRequest('validation_failed', 'Ask for the lines after afterSeq or for the last lines, not both.', { fields: [{ field: 'last', message: 'cannot be combined with afterSeq' }] });
+    }
+    const limit = Math.min(1000, Math.max(1, options.last ?? options.limit ?? 200));
+    const query = this.dataSource.manager.createQueryBuilder(JobLog, 'l').where('l.job_id = :jobId', { jobId }).limit(limit);
+    const rows: JobLog[] =
+      options.last !== undefined
+        ? (await query.orderBy('l.seq', 'DESC').getMany()).reverse()
+        : await query.andWhere('l.seq > :after', { after: String(options.afterSeq ?? 0) }).orderBy('l.seq', 'ASC').getMany();
     return {
       lines: rows.map((l) => ({ seq: Number(l.seq), at: l.at.toISOString(), attemptId: l.attemptId, stream: l.stream, line: l.line })),
       nextAfterSeq: rows.length > 0 ? Number(rows[rows.length - 1]!.seq) : (options.afterSeq ?? 0),

@@ -111,7 +111,7 @@ export const getJob = (api: ApiClient, id: string, signal?: AbortSignal) => api.
 export const submitJob = (api: ApiClient, input: SubmitJobInput, idempotencyKey: string) => api.post<Job>('/v1/jobs', input, { idempotencyKey });
 export const cancelJob = (api: ApiClient, id: string) => api.post<Job>(`/v1/jobs/${encodeURIComponent(id)}/cancel`);
 export const jobEvents = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobEvent[]>(`/v1/jobs/${encodeURIComponent(id)}/events`, signal);
-export const jobLogs = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobLogs>(`/v1/jobs/${encodeURIComponent(id)}/logs?limit=1000`, signal);
+export const jobLogs = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobLogs>(`/v1/jobs/${encodeURIComponent(id)}/logs?last=1000`, signal);
 export const jobMetrics = (api: ApiClient, id: string, signal?: AbortSignal) => api.get<JobMetrics>(`/v1/jobs/${encodeURIComponent(id)}/metrics`, signal);
 /** `GET /v1/jobs/:id/stream`: server-sent events (see `followJobStream`). */
 export const openJobStream = (api: ApiClient, id: string, signal: AbortSignal) => api.openStream(`/v1/jobs/${encodeURIComponent(id)}/stream`, signal);
