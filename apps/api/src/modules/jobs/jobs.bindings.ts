@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { deriveUuid } from '@anneal/billing';
+import { deriveUuid, type AttemptEndReason } from '@anneal/billing';
 import {
   CommunityProvider,
   NotFoundError,
@@ -13,7 +13,6 @@ import {
   type ProviderKind,
 } from '@anneal/providers';
 import { checkMemoryFit, lookupGpu, prepareJob, type PreparedJob } from '@anneal/benchmarks';
-import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { unprocessable } from '../../core/errors/app-error.js';
 import { BenchmarkSnapshotService } from '../benchmarks/benchmark-snapshot.service.js';
@@ -26,7 +25,6 @@ import { CloudNodesService } from '../nodes/cloud-nodes.service.js';
 import { Node } from '../nodes/entities/node.entity.js';
 import { ProvidersService } from '../provider-accounts/providers.service.js';
 import { CLOCK, type Clock } from '../../core/clock/clock.js';
-import { LOGGER } from '../../core/logging/logger.js';
 import { ObjectStorage } from '../../core/storage/object-storage.js';
 import { BillingService } from '../billing/billing.service.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -91,8 +89,8 @@ export class StorageBinding implements StoragePort {
 }
 
 /** The attempt's end as metering knows it (a maximum duration reached is a completed run). */
-function billedEndReason(endReason: string): 'completed' | 'node_lost' | 'preempted' | 'no_capacity' | 'user_canceled' | 'budget_exhausted' | 'error' {
-  return endReason === 'max_duration' ? 'completed' : (endReason as ReturnType<typeof billedEndReason>);
+function billedEndReason(endReason: string): AttemptEndReason {
+  return endReason === 'max_duration' ? 'completed' : (endReason as AttemptEndReason);
 }
 
 @Injectable()
@@ -150,7 +148,6 @@ export class ComputeBinding implements ComputePort {
     private readonly cloudNodes: CloudNodesService,
     private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async provision(input: ProvisionInput) {
@@ -162,15 +159,8 @@ export class ComputeBinding implements ComputePort {
     // A cloud machine starts anneal-agent with a one-time join token bound to this attempt; the
     // assignment waits, sealed, until that agent has registered (CloudNodesService).
     const agent = offerType === 'machine' ? await this.agentBootstrap(input) : undefined;
-    const instance = await provider.provision({ attemptId: input.attemptId, offerId, ...(agent ? { agent } : {}) });
-    // Ended while its machine was starting (canceled, timed out): nobody will stop that machine but us.
-    const [attempt]: { status: string }[] = await this.dataSource.query('SELECT status FROM attempts WHERE id = $1', [input.attemptId]);
-    if (!attempt || attempt.status === 'ended') {
-      await this.dataSource.query('UPDATE attempts SET instance_id = $2 WHERE id = $1 AND instance_id IS NULL', [input.attemptId, instance.instanceId]);
-      await provider.terminate(instance.instanceId).catch((error: unknown) => this.logger.error({ err: error, attemptId: input.attemptId, instanceId: instance.instanceId }, 'stopping the machine of an ended attempt failed'));
-      throw new ProvisioningError('the attempt ended while its machine was starting; the machine was stopped', { providerKind, region });
-    }
-    return instance;
+    // One that ended while its machine was starting is stopped by the scheduler, once the instance is recorded.
+    return provider.provision({ attemptId: input.attemptId, offerId, ...(agent ? { agent } : {}) });
   }
 
   private async agentBootstrap(input: ProvisionInput): Promise<AgentBootstrap> {
